@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* In-kernel accounting for collectd-kepler.
+ *
+ * Per process (thread group) the programs keep cumulative counters: on-CPU
+ * time, hardware counters, softirqs, page cache hits. User space reads the
+ * map each interval and takes deltas; nothing is ever drained, so no slice is
+ * lost between samples. A slice is measured from the previous switch on the
+ * same CPU (per-CPU state), so the hot path does one hash lookup. */
+#include <linux/types.h>
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kepler_core.h"
+#include "kepler.h"
+
+#define E2BIG 7
+
+/* Set by user space before load. */
+const volatile bool hw_counters = false;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC); /* memory follows live processes */
+  __uint(max_entries, 32768);           /* MaxProcesses */
+  __type(key, struct proc_key);
+  __type(value, struct proc_stats);
+} processes SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, KEPLER_ERR_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} kepler_errors SEC(".maps");
+
+/* One perf event per CPU for each hardware counter (filled by user space). */
+#define HW_EVENT_MAP(name)                                                     \
+  struct {                                                                     \
+    __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);                               \
+    __uint(key_size, sizeof(__u32));                                           \
+    __uint(value_size, sizeof(__u32));                                         \
+  } name SEC(".maps")
+HW_EVENT_MAP(hw_cycles);
+HW_EVENT_MAP(hw_instructions);
+HW_EVENT_MAP(hw_cache_misses);
+
+static __always_inline void count_error(__u32 which) {
+  __u64 *n = bpf_map_lookup_elem(&kepler_errors, &which);
+  if (n)
+    (*n)++;
+}
+
+static __always_inline void key_of(struct task_struct *task,
+                                   struct proc_key *key) {
+  key->tgid = task->tgid;
+  key->pad = 0;
+  key->start_ns = task->group_leader->start_time;
+}
+
+/* The task's process entry, created on first sight. */
+static __always_inline struct proc_stats *
+process_of(struct task_struct *task, const struct proc_key *key) {
+  struct proc_stats *st = bpf_map_lookup_elem(&processes, key);
+  if (st)
+    return st;
+
+  struct proc_stats init = {};
+  struct task_struct *leader = task->group_leader;
+  if (task->flags & PF_KTHREAD)
+    init.flags |= PROC_KTHREAD;
+  /* A process whose first switch-out is its last one: the exit hook has
+   * already run without an entry to mark, so mark it here. */
+  if (task->signal->live.counter == 0)
+    init.flags |= PROC_EXITED;
+  bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader->comm);
+  long err = bpf_map_update_elem(&processes, key, &init, BPF_NOEXIST);
+  if (err == -E2BIG) {
+    count_error(KEPLER_ERR_MAP_FULL);
+    return NULL;
+  }
+  return bpf_map_lookup_elem(&processes, key);
+}
+
+/* Counter increase on this CPU since the last switch, scaled by
+ * enabled/running when the PMU multiplexes the event. */
+static __always_inline __u64 hw_delta(void *map, struct cpu_state *cs, int i) {
+  struct bpf_perf_event_value v;
+  if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+    count_error(KEPLER_ERR_HW_READ);
+    return 0;
+  }
+  __u64 delta = v.counter - cs->hw_value[i];
+  __u64 enabled = v.enabled - cs->hw_enabled[i];
+  __u64 running = v.running - cs->hw_running[i];
+  bool first = cs->hw_enabled[i] == 0;
+  cs->hw_value[i] = v.counter;
+  cs->hw_enabled[i] = v.enabled;
+  cs->hw_running[i] = v.running;
+  if (first || running == 0)
+    return 0;
+  if (enabled != running) /* 16.16 fixed point: no 64-bit overflow */
+    delta = (delta * ((enabled << 16) / running)) >> 16;
+  return delta;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
+             struct task_struct *next) {
+  __u32 zero = 0;
+  struct cpu_state *cs = bpf_map_lookup_elem(&cpu_states, &zero);
+  if (!cs)
+    return 0;
+
+  __u64 now = bpf_ktime_get_ns();
+  __u64 slice = cs->last_switch_ns ? now - cs->last_switch_ns : 0;
+  __u64 hw[KEPLER_HW_MAX] = {};
+  if (hw_counters) {
+    hw[KEPLER_HW_CYCLES] = hw_delta(&hw_cycles, cs, KEPLER_HW_CYCLES);
+    hw[KEPLER_HW_INSTRUCTIONS] =
+        hw_delta(&hw_instructions, cs, KEPLER_HW_INSTRUCTIONS);
+    hw[KEPLER_HW_CACHE_MISSES] =
+        hw_delta(&hw_cache_misses, cs, KEPLER_HW_CACHE_MISSES);
+  }
+
+  if (prev->tgid == 0) {
+    cs->idle_ns += slice; /* the idle task is node idle time, not a process */
+  } else {
+    struct proc_key key;
+    key_of(prev, &key);
+    struct proc_stats *st = process_of(prev, &key);
+    if (st) {
+      __sync_fetch_and_add(&st->cpu_ns, slice);
+      if (hw_counters) {
+        __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES], hw[KEPLER_HW_CYCLES]);
+        __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
+                             hw[KEPLER_HW_INSTRUCTIONS]);
+        __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
+                             hw[KEPLER_HW_CACHE_MISSES]);
+      }
+      /* prev is still `current` here: its cgroup, cheaply. */
+      st->cgroup_id = bpf_get_current_cgroup_id();
+    }
+  }
+
+  cs->last_switch_ns = now;
+  if (next->tgid == 0) {
+    cs->cur.tgid = 0;
+    cs->cur.start_ns = 0;
+  } else {
+    key_of(next, &cs->cur);
+  }
+  return 0;
+}
+
+/* Only the last thread of a group marks the process as exited; its final
+ * switch-out still lands in the entry, which user space reaps later. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kepler_process_exit, struct task_struct *task) {
+  if (task->signal->live.counter != 0)
+    return 0;
+  struct proc_key key;
+  key_of(task, &key);
+  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
+  if (st) /* no other writer of flags once the entry exists */
+    st->flags |= PROC_EXITED;
+  return 0;
+}
+
+/* exec changes the command name; the process (and its key) stays. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(kepler_process_exec, struct task_struct *task) {
+  struct proc_key key;
+  key_of(task, &key);
+  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
+  if (st)
+    bpf_probe_read_kernel_str(st->comm, sizeof(st->comm), task->comm);
+  return 0;
+}
+
+static __always_inline struct proc_stats *current_process(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (task->tgid == 0)
+    return NULL;
+  struct proc_key key;
+  key_of(task, &key);
+  return process_of(task, &key);
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(kepler_softirq_entry, unsigned int vec) {
+  int i;
+  switch (vec) {
+  case KEPLER_SOFTIRQ_NET_TX:
+    i = KEPLER_IRQ_NET_TX;
+    break;
+  case KEPLER_SOFTIRQ_NET_RX:
+    i = KEPLER_IRQ_NET_RX;
+    break;
+  case KEPLER_SOFTIRQ_BLOCK:
+    i = KEPLER_IRQ_BLOCK;
+    break;
+  default:
+    return 0;
+  }
+  struct proc_stats *st = current_process();
+  if (st)
+    __sync_fetch_and_add(&st->softirq[i], 1);
+  return 0;
+}
+
+static __always_inline void count_page_cache_hit(void) {
+  struct proc_stats *st = current_process();
+  if (st)
+    __sync_fetch_and_add(&st->page_cache_hit, 1);
+}
+
+/* User space retargets this to folio_mark_accessed where that exists. */
+SEC("fexit/mark_page_accessed")
+int BPF_PROG(kepler_page_accessed) {
+  count_page_cache_hit();
+  return 0;
+}
+
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(kepler_writeback_dirty) {
+  count_page_cache_hit();
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

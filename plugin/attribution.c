@@ -1,0 +1,43 @@
+#include "attribution.h"
+
+#include <string.h>
+
+static double top_level(const struct node_power *p, const double *v) {
+  if (p->present[COMPONENT_PLATFORM])
+    return v[COMPONENT_PLATFORM];
+  double cpu = p->present[COMPONENT_PACKAGE]
+                   ? v[COMPONENT_PACKAGE]
+                   : v[COMPONENT_CORE] + v[COMPONENT_UNCORE];
+  return cpu + v[COMPONENT_DRAM];
+}
+
+void node_power_estimate(const struct power_model *m,
+                         const double x[FEATURE_MAX], struct node_power *out) {
+  static const double zero[FEATURE_MAX];
+  memset(out, 0, sizeof(*out));
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    if (!model_has_component(m, c))
+      continue;
+    out->present[c] = true;
+    out->absolute[c] = model_predict(m, c, x);
+    out->idle[c] = model_predict(m, c, zero);
+    double dyn = out->absolute[c] - out->idle[c];
+    out->dynamic[c] = dyn > 0 ? dyn : 0;
+    out->idle[c] = out->absolute[c] - out->dynamic[c];
+  }
+  out->total = top_level(out, out->absolute);
+  out->total_idle = top_level(out, out->idle);
+  out->total_dynamic = top_level(out, out->dynamic);
+}
+
+void attribute_to_processes(const struct node_power *node, bool split_idle,
+                            struct proc_entry *const *procs, size_t n) {
+  double usage = 0;
+  for (size_t i = 0; i < n; i++)
+    usage += procs[i]->rate[FEATURE_CPU_TIME_MS];
+  for (size_t i = 0; i < n; i++) {
+    double share = usage > 0 ? procs[i]->rate[FEATURE_CPU_TIME_MS] / usage : 0;
+    procs[i]->power_dynamic_w = node->total_dynamic * share;
+    procs[i]->power_idle_w = split_idle ? node->total_idle * share : 0;
+  }
+}

@@ -1,0 +1,130 @@
+#define _GNU_SOURCE
+#include "cgroup_resolver.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CACHE_SLOTS 1024 /* direct-mapped: a collision costs one re-resolve */
+#define FILEID_KERNFS 0xfe
+
+struct cache_slot {
+  uint64_t cgroup_id; /* 0: empty */
+  struct workload_id workload;
+};
+
+struct cgroup_resolver {
+  char proc_root[256];
+  char v2_mount[256];
+  int v2_fd; /* -1 without cgroup v2 */
+  struct cache_slot cache[CACHE_SLOTS];
+};
+
+/* The cgroup2 mount point from mountinfo: "... mountpoint ... - cgroup2 ...".
+ * Mount points with escaped spaces are not expected for cgroupfs. */
+static int find_v2_mount(const char *proc_root, char *out, size_t len) {
+  char path[300];
+  snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -1;
+  char line[1024];
+  int found = -1;
+  while (found && fgets(line, sizeof(line), f)) {
+    char mnt[256];
+    const char *sep = strstr(line, " - cgroup2 ");
+    if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
+      snprintf(out, len, "%s", mnt);
+      found = 0;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+struct cgroup_resolver *cgroup_resolver_new(const char *proc_root) {
+  struct cgroup_resolver *r = calloc(1, sizeof(*r));
+  if (!r)
+    return NULL;
+  snprintf(r->proc_root, sizeof(r->proc_root), "%s", proc_root);
+  r->v2_fd = -1;
+  if (find_v2_mount(proc_root, r->v2_mount, sizeof(r->v2_mount)) == 0)
+    r->v2_fd = open(r->v2_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return r;
+}
+
+void cgroup_resolver_free(struct cgroup_resolver *r) {
+  if (!r)
+    return;
+  if (r->v2_fd >= 0)
+    close(r->v2_fd);
+  free(r);
+}
+
+/* A cgroup v2 id is its kernfs node id: open it as a file handle and read
+ * the path back, O(1) instead of walking the tree. */
+static int v2_path(const struct cgroup_resolver *r, uint64_t id, char *out,
+                   size_t len) {
+  union {
+    struct file_handle fh;
+    char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+  } h;
+  h.fh.handle_bytes = sizeof(uint64_t);
+  h.fh.handle_type = FILEID_KERNFS;
+  memcpy(h.fh.f_handle, &id, sizeof(id));
+  int fd = open_by_handle_at(r->v2_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  char link[64], target[CGROUP_PATH_LEN + 256];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  close(fd);
+  if (n < 0)
+    return -1;
+  target[n] = '\0';
+  size_t m = strlen(r->v2_mount);
+  if (strncmp(target, r->v2_mount, m) != 0)
+    return -1;
+  snprintf(out, len, "%s", target[m] ? target + m : "/");
+  return 0;
+}
+
+static const struct workload_id *by_v2_id(struct cgroup_resolver *r,
+                                          uint64_t id) {
+  if (r->v2_fd < 0 || id == 0)
+    return NULL;
+  struct cache_slot *slot = &r->cache[(id * 0x9e3779b97f4a7c15ull) >> 54];
+  if (slot->cgroup_id == id)
+    return &slot->workload;
+  char path[CGROUP_PATH_LEN];
+  if (v2_path(r, id, path, sizeof(path)))
+    return NULL;
+  slot->cgroup_id = id;
+  cgroup_identify_path(path, &slot->workload);
+  return &slot->workload;
+}
+
+void cgroup_resolver_identify(struct cgroup_resolver *r, uint32_t pid,
+                              uint64_t cgroup_id, bool kthread,
+                              struct workload_id *out) {
+  memset(out, 0, sizeof(*out));
+  if (kthread) {
+    out->kind = WORKLOAD_KERNEL;
+    return;
+  }
+  const struct workload_id *v2 = by_v2_id(r, cgroup_id);
+  if (v2 && v2->kind == WORKLOAD_CONTAINER) {
+    *out = *v2;
+    return;
+  }
+  /* v1 and hybrid hosts: the container may be visible only in a v1
+   * hierarchy. A process already gone keeps what v2 said. */
+  if (cgroup_identify_pid(r->proc_root, pid, out) >= 0)
+    return;
+  if (v2)
+    *out = *v2;
+  else
+    out->kind = WORKLOAD_SYSTEM;
+}

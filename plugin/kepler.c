@@ -1,0 +1,252 @@
+/* collectd glue of collectd-kepler: config -> init -> read -> shutdown.
+ * Everything else lives in the core (kepler_core.h), which includes no
+ * collectd header; this file only maps options in and values out. */
+#include "core/daemon/collectd.h"
+#include "core/daemon/plugin.h"
+#include "core/utils/common/common.h"
+
+#include <math.h>
+
+#include "kepler_core.h"
+#include "log.h"
+#include "metric_name.h"
+
+#define PLUGIN_NAME "kepler"
+
+static struct {
+  struct kepler_options opt;
+  char *model_file;
+  bool report_processes;
+  bool report_containers;
+  struct kepler_core *core;
+} kepler = {
+    .opt =
+        {
+            .split_idle = true,
+            .max_processes = 32768,
+            .hw_counters = true,
+            .page_cache = true,
+            .softirq = true,
+        },
+    .report_processes = true,
+    .report_containers = true,
+};
+
+/* Types the plugin registers itself, so users add no TypesDB line. */
+static data_source_t joules_ds = {"value", DS_TYPE_DERIVE, 0, NAN};
+static data_set_t joules_type = {"joules", 1, &joules_ds};
+static data_source_t usage_ds = {"value", DS_TYPE_GAUGE, 0, NAN};
+static data_set_t usage_type = {"usage", 1, &usage_ds};
+
+static void log_to_collectd(int level, const char *message) {
+  plugin_log(level, "%s", message);
+}
+
+static int config_idle_power(oconfig_item_t *ci) {
+  char *mode = NULL;
+  if (cf_util_get_string(ci, &mode))
+    return -1;
+  int rc = 0;
+  if (strcasecmp(mode, "split") == 0)
+    kepler.opt.split_idle = true;
+  else if (strcasecmp(mode, "node") == 0)
+    kepler.opt.split_idle = false;
+  else {
+    ERROR(PLUGIN_NAME ": IdlePower must be \"split\" or \"node\", not \"%s\"",
+          mode);
+    rc = -1;
+  }
+  sfree(mode);
+  return rc;
+}
+
+static int config_max_processes(oconfig_item_t *ci) {
+  int n = 0;
+  if (cf_util_get_int(ci, &n))
+    return -1;
+  if (n < 64 || n > 4194304) {
+    ERROR(PLUGIN_NAME ": MaxProcesses must be between 64 and 4194304, not %d",
+          n);
+    return -1;
+  }
+  kepler.opt.max_processes = (unsigned)n;
+  return 0;
+}
+
+static int kepler_config(oconfig_item_t *ci) {
+  for (int i = 0; i < ci->children_num; i++) {
+    oconfig_item_t *child = ci->children + i;
+    int rc;
+    if (strcasecmp(child->key, "ModelFile") == 0)
+      rc = cf_util_get_string(child, &kepler.model_file);
+    else if (strcasecmp(child->key, "IdlePower") == 0)
+      rc = config_idle_power(child);
+    else if (strcasecmp(child->key, "MaxProcesses") == 0)
+      rc = config_max_processes(child);
+    else if (strcasecmp(child->key, "HardwareCounters") == 0)
+      rc = cf_util_get_boolean(child, &kepler.opt.hw_counters);
+    else if (strcasecmp(child->key, "PageCache") == 0)
+      rc = cf_util_get_boolean(child, &kepler.opt.page_cache);
+    else if (strcasecmp(child->key, "SoftIRQ") == 0)
+      rc = cf_util_get_boolean(child, &kepler.opt.softirq);
+    else if (strcasecmp(child->key, "ReportProcesses") == 0)
+      rc = cf_util_get_boolean(child, &kepler.report_processes);
+    else if (strcasecmp(child->key, "ReportContainers") == 0)
+      rc = cf_util_get_boolean(child, &kepler.report_containers);
+    else {
+      ERROR(PLUGIN_NAME ": unknown option \"%s\" in <Plugin kepler>",
+            child->key);
+      rc = -1;
+    }
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
+static int kepler_init(void) {
+  kepler_log_set(log_to_collectd);
+  if (plugin_register_data_set(&joules_type) ||
+      plugin_register_data_set(&usage_type)) {
+    ERROR(PLUGIN_NAME ": cannot register the joules and usage types");
+    return -1;
+  }
+  kepler.opt.model_file = kepler.model_file;
+  char err[512];
+  if (kepler_core_open(&kepler.opt, &kepler.core, err, sizeof(err))) {
+    ERROR(PLUGIN_NAME ": %s; the plugin is disabled", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* One value list per value: collectd's own plugins do the same. */
+static void submit(const char *plugin, const char *instance, const char *type,
+                   const char *type_instance, value_t value, cdtime_t time,
+                   meta_data_t *meta) {
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = &value;
+  vl.values_len = 1;
+  vl.time = time;
+  vl.meta = meta;
+  sstrncpy(vl.plugin, plugin, sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, instance, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, type, sizeof(vl.type));
+  sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
+  plugin_dispatch_values(&vl);
+}
+
+static value_t gauge(double v) {
+  return (value_t){.gauge = v};
+}
+/* Cumulative joules as an integer counter; it never goes backwards. */
+static value_t joules(double v) {
+  return (value_t){.derive = (derive_t)v};
+}
+
+/* power-total, power-dynamic, power-idle and joules-total of one part. */
+static void submit_part(const char *plugin, const char *instance,
+                        double dynamic_w, double idle_w, double energy_j,
+                        cdtime_t t, meta_data_t *meta) {
+  submit(plugin, instance, "power", "total", gauge(dynamic_w + idle_w), t,
+         meta);
+  submit(plugin, instance, "power", "dynamic", gauge(dynamic_w), t, meta);
+  if (kepler.opt.split_idle)
+    submit(plugin, instance, "power", "idle", gauge(idle_w), t, meta);
+  submit(plugin, instance, "joules", "total", joules(energy_j), t, meta);
+}
+
+static void submit_node(const struct kepler_report *r, cdtime_t t) {
+  const char *p = "kepler_node";
+  const struct node_power *n = &r->node;
+  submit(p, "", "power", "total", gauge(n->total), t, NULL);
+  submit(p, "", "power", "dynamic", gauge(n->total_dynamic), t, NULL);
+  submit(p, "", "power", "idle", gauge(n->total_idle), t, NULL);
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    if (!n->present[c])
+      continue;
+    char ti[DATA_MAX_NAME_LEN];
+    const char *name = component_name(c);
+    submit(p, "", "power", name, gauge(n->absolute[c]), t, NULL);
+    snprintf(ti, sizeof(ti), "%s_dynamic", name);
+    submit(p, "", "power", ti, gauge(n->dynamic[c]), t, NULL);
+    snprintf(ti, sizeof(ti), "%s_idle", name);
+    submit(p, "", "power", ti, gauge(n->idle[c]), t, NULL);
+  }
+  submit(p, "", "joules", "total", joules(r->energy_j), t, NULL);
+  submit(p, "", "joules", "dynamic", joules(r->energy_dynamic_j), t, NULL);
+  submit(p, "", "joules", "idle", joules(r->energy_idle_j), t, NULL);
+  submit(p, "", "percent", "cpu_utilization", gauge(r->cpu_utilization_pct), t,
+         NULL);
+  for (int f = 0; f < FEATURE_MAX; f++)
+    if (r->available[f])
+      submit(p, "", "usage", feature_name(f), gauge(r->rate[f]), t, NULL);
+  submit(p, "", "derive", "map_full",
+         (value_t){.derive = (derive_t)r->map_full}, t, NULL);
+  submit(p, "", "gauge", "processes", gauge((double)r->tracked), t, NULL);
+}
+
+static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
+  for (size_t i = 0; i < r->nworkloads; i++) {
+    const struct workload_power *w = r->workloads[i];
+    meta_data_t *meta = meta_data_create();
+    if (meta) {
+      meta_data_add_string(meta, "cgroup_path", w->workload.cgroup_path);
+      meta_data_add_string(meta, "runtime", runtime_name(w->workload.runtime));
+      meta_data_add_unsigned_int(meta, "processes", w->nprocs);
+    }
+    submit_part("kepler_container", w->instance, w->power_dynamic_w,
+                w->power_idle_w, w->energy_j, t, meta);
+    meta_data_destroy(meta);
+  }
+}
+
+static void submit_processes(const struct kepler_report *r, cdtime_t t) {
+  for (size_t i = 0; i < r->nprocs; i++) {
+    const struct proc_entry *e = r->procs[i];
+    char instance[DATA_MAX_NAME_LEN];
+    metric_process_instance(instance, sizeof(instance), e->comm, e->key.tgid);
+    meta_data_t *meta = meta_data_create();
+    if (meta) {
+      meta_data_add_unsigned_int(meta, "pid", e->key.tgid);
+      meta_data_add_string(meta, "command", e->comm);
+      meta_data_add_string(meta, "container_id",
+                           workload_instance(&e->workload));
+      meta_data_add_string(meta, "cgroup_path", e->workload.cgroup_path);
+    }
+    submit_part("kepler_process", instance, e->power_dynamic_w, e->power_idle_w,
+                e->energy_j, t, meta);
+    for (int f = 0; f < FEATURE_MAX; f++)
+      if (r->available[f])
+        submit("kepler_process", instance, "usage", feature_name(f),
+               gauge(e->rate[f]), t, meta);
+    meta_data_destroy(meta);
+  }
+}
+
+static int kepler_read(void) {
+  struct kepler_report r;
+  if (kepler_core_sample(kepler.core, &r))
+    return -1;
+  cdtime_t t = cdtime(); /* one timestamp: levels join exactly */
+  submit_node(&r, t);
+  if (kepler.report_containers)
+    submit_workloads(&r, t);
+  if (kepler.report_processes)
+    submit_processes(&r, t);
+  return 0;
+}
+
+static int kepler_shutdown(void) {
+  kepler_core_close(kepler.core);
+  kepler.core = NULL;
+  sfree(kepler.model_file);
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, kepler_config);
+  plugin_register_init(PLUGIN_NAME, kepler_init);
+  plugin_register_read(PLUGIN_NAME, kepler_read);
+  plugin_register_shutdown(PLUGIN_NAME, kepler_shutdown);
+}

@@ -1,0 +1,317 @@
+#include "kepler_core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf_sampler.h"
+#include "cgroup_resolver.h"
+#include "default_model.h"
+#include "log.h"
+#include "model.h"
+
+#define REAP_BATCH 256
+
+struct kepler_core {
+  struct kepler_options opt;
+  struct bpf_sampler *sampler;
+  struct proc_table *procs;
+  struct cgroup_resolver *resolver;
+  struct power_model *model;
+  bool available[FEATURE_MAX];
+  uint64_t last_mono_ns, last_idle_ns;
+  uint32_t generation;
+  double energy_j, energy_dynamic_j, energy_idle_j;
+  /* Workloads sorted by instance, so a process finds its own by bsearch. */
+  struct workload_power *workloads;
+  size_t nworkloads, workloads_cap;
+  struct workload_power **workload_ptrs;
+  struct proc_entry **active;
+  size_t active_cap;
+};
+
+static uint64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int load_model(struct kepler_core *k, char *err, size_t errlen) {
+  if (k->opt.model_file) {
+    char why[512];
+    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0)
+      return 0;
+    /* Keep running on the embedded model rather than report nothing; the
+     * error names file and line so the operator can fix it. */
+    kepler_log(KLOG_ERR,
+               "kepler: ModelFile: %s; using the embedded default model", why);
+  }
+  if (model_load_buffer(kepler_default_model, strlen(kepler_default_model),
+                        "embedded models/default.yaml", &k->model, err, errlen))
+    return -1;
+  return 0;
+}
+
+static void announce(const struct kepler_core *k) {
+  const char *from = k->opt.model_file ? k->opt.model_file : "embedded";
+  double mae = model_mae_watts(k->model);
+  char error[64] = "error not stated";
+  if (mae >= 0)
+    snprintf(error, sizeof(error), "stated MAE %.1f W", mae);
+  kepler_log(KLOG_INFO,
+             "kepler: node power source: model \"%s\" (%s; %s), no meter",
+             model_name(k->model), from, error);
+  for (int f = 0; f < FEATURE_MAX; f++)
+    if (model_uses_feature(k->model, f) && !k->available[f])
+      kepler_log(KLOG_WARNING,
+                 "kepler: model \"%s\" uses %s, which this host cannot "
+                 "measure: that term contributes 0 W",
+                 model_name(k->model), feature_name(f));
+}
+
+int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
+                     char *err, size_t errlen) {
+  struct kepler_core *k = calloc(1, sizeof(*k));
+  if (!k) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  k->opt = *opt;
+  struct sampler_options so = {
+      .max_processes = opt->max_processes,
+      .hw_counters = opt->hw_counters,
+      .page_cache = opt->page_cache,
+      .softirq = opt->softirq,
+  };
+  if (load_model(k, err, errlen) ||
+      sampler_open(&so, &k->sampler, err, errlen)) {
+    kepler_core_close(k);
+    return -1;
+  }
+  k->procs = proc_table_new();
+  k->resolver = cgroup_resolver_new("/proc");
+  if (!k->procs || !k->resolver) {
+    snprintf(err, errlen, "out of memory");
+    kepler_core_close(k);
+    return -1;
+  }
+  const struct sampler_features *have = sampler_available(k->sampler);
+  k->available[FEATURE_CPU_TIME_MS] = true;
+  k->available[FEATURE_CPU_CYCLES] = have->hw_counters;
+  k->available[FEATURE_CPU_INSTRUCTIONS] = have->hw_counters;
+  k->available[FEATURE_CACHE_MISS] = have->hw_counters;
+  k->available[FEATURE_PAGE_CACHE_HIT] = have->page_cache;
+  k->available[FEATURE_NET_RX_IRQ] = have->softirq;
+  k->available[FEATURE_NET_TX_IRQ] = have->softirq;
+  k->available[FEATURE_BLOCK_IRQ] = have->softirq;
+  k->last_mono_ns = monotonic_ns();
+  announce(k);
+  *out = k;
+  return 0;
+}
+
+const struct power_model *kepler_core_model(const struct kepler_core *k) {
+  return k->model;
+}
+
+static int grow_array(void **array, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap)
+    return 0;
+  size_t n = *cap ? *cap : 64;
+  while (n < need)
+    n *= 2;
+  void *p = realloc(*array, n * size);
+  if (!p)
+    return -1;
+  *array = p;
+  *cap = n;
+  return 0;
+}
+
+const char *workload_instance(const struct workload_id *w) {
+  switch (w->kind) {
+  case WORKLOAD_CONTAINER:
+    return w->id;
+  case WORKLOAD_KERNEL:
+    return "kernel";
+  default:
+    return "system";
+  }
+}
+
+static int cmp_instance(const void *key, const void *member) {
+  return strcmp(key, ((const struct workload_power *)member)->instance);
+}
+
+static struct workload_power *workload_for(struct kepler_core *k,
+                                           const struct workload_id *w) {
+  const char *instance = workload_instance(w);
+  size_t lo = 0, hi = k->nworkloads;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = cmp_instance(instance, &k->workloads[mid]);
+    if (c == 0)
+      return &k->workloads[mid];
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  size_t old_cap = k->workloads_cap;
+  if (grow_array((void **)&k->workloads, &k->workloads_cap, k->nworkloads + 1,
+                 sizeof(*k->workloads)))
+    return NULL;
+  if (k->workloads_cap != old_cap) {
+    void *p =
+        realloc(k->workload_ptrs, k->workloads_cap * sizeof(*k->workload_ptrs));
+    if (!p)
+      return NULL;
+    k->workload_ptrs = p;
+  }
+  struct workload_power *slot = &k->workloads[lo];
+  memmove(slot + 1, slot, (k->nworkloads - lo) * sizeof(*slot));
+  k->nworkloads++;
+  memset(slot, 0, sizeof(*slot));
+  snprintf(slot->instance, sizeof(slot->instance), "%s", instance);
+  slot->workload = *w;
+  return slot;
+}
+
+static void identify(struct kepler_core *k, struct proc_entry *e) {
+  if (e->identified && e->identified_cgroup == e->cgroup_id)
+    return;
+  cgroup_resolver_identify(k->resolver, e->key.tgid, e->cgroup_id,
+                           e->flags & PROC_KTHREAD, &e->workload);
+  e->identified = true;
+  e->identified_cgroup = e->cgroup_id;
+}
+
+/* Containers = sum of their processes, in the numbers dispatched. */
+static int aggregate_workloads(struct kepler_core *k, double dt_s,
+                               struct kepler_report *r) {
+  uint32_t gen = ++k->generation;
+  size_t pos = 0;
+  for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
+    struct workload_power *w = workload_for(k, &e->workload);
+    if (!w)
+      return -1;
+    if (w->generation != gen) {
+      w->generation = gen;
+      w->nprocs = 0;
+      w->power_dynamic_w = w->power_idle_w = 0;
+    }
+    w->nprocs++;
+    if (e->active) {
+      w->power_dynamic_w += e->power_dynamic_w;
+      w->power_idle_w += e->power_idle_w;
+    }
+  }
+  /* Drop workloads whose processes are all gone; keep the order. */
+  size_t kept = 0;
+  for (size_t i = 0; i < k->nworkloads; i++) {
+    struct workload_power *w = &k->workloads[i];
+    if (w->generation != gen)
+      continue;
+    w->energy_j += (w->power_dynamic_w + w->power_idle_w) * dt_s;
+    if (kept != i)
+      k->workloads[kept] = *w;
+    k->workload_ptrs[kept] = &k->workloads[kept];
+    kept++;
+  }
+  k->nworkloads = kept;
+  r->workloads = k->workload_ptrs;
+  r->nworkloads = kept;
+  return 0;
+}
+
+static void reap_exited(struct kepler_core *k) {
+  struct proc_key keys[REAP_BATCH];
+  size_t n;
+  while ((n = proc_table_reap(k->procs, keys, REAP_BATCH)) > 0)
+    for (size_t i = 0; i < n; i++)
+      sampler_forget(k->sampler, &keys[i]);
+}
+
+int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
+  /* Exited processes reported in the last two samples leave now. */
+  reap_exited(k);
+
+  const struct proc_sample *samples;
+  size_t n;
+  struct node_sample node;
+  int rc = sampler_read(k->sampler, &samples, &n, &node);
+  if (rc) {
+    kepler_log(KLOG_ERR, "kepler: reading the BPF maps failed: %s",
+               strerror(-rc));
+    return -1;
+  }
+  memset(r, 0, sizeof(*r));
+  double dt = (double)(node.mono_ns - k->last_mono_ns) / 1e9;
+  if (dt <= 0)
+    return -1;
+  uint64_t idle =
+      node.idle_ns > k->last_idle_ns ? node.idle_ns - k->last_idle_ns : 0;
+  k->last_mono_ns = node.mono_ns;
+  k->last_idle_ns =
+      node.idle_ns > k->last_idle_ns ? node.idle_ns : k->last_idle_ns;
+  if (proc_table_update(k->procs, samples, n, node.inflight, node.ncpu_slots,
+                        dt))
+    return -1;
+
+  size_t nactive = 0;
+  size_t pos = 0;
+  for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
+    identify(k, e);
+    for (int f = 0; f < FEATURE_MAX; f++)
+      if (k->available[f])
+        r->rate[f] += e->rate[f];
+    if (!e->active)
+      continue;
+    if (grow_array((void **)&k->active, &k->active_cap, nactive + 1,
+                   sizeof(*k->active)))
+      return -1;
+    k->active[nactive++] = e;
+  }
+
+  node_power_estimate(k->model, r->rate, &r->node);
+  attribute_to_processes(&r->node, k->opt.split_idle, k->active, nactive);
+  for (size_t i = 0; i < nactive; i++)
+    k->active[i]->energy_j +=
+        (k->active[i]->power_dynamic_w + k->active[i]->power_idle_w) * dt;
+  if (aggregate_workloads(k, dt, r))
+    return -1;
+
+  k->energy_j += r->node.total * dt;
+  k->energy_dynamic_j += r->node.total_dynamic * dt;
+  k->energy_idle_j += r->node.total_idle * dt;
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  double capacity = (double)(online > 0 ? online : 1) * dt * 1e9;
+  double util = 100.0 * (1.0 - (double)idle / capacity);
+  r->cpu_utilization_pct = util < 0 ? 0 : util > 100 ? 100 : util;
+  r->dt_s = dt;
+  r->energy_j = k->energy_j;
+  r->energy_dynamic_j = k->energy_dynamic_j;
+  r->energy_idle_j = k->energy_idle_j;
+  memcpy(r->available, k->available, sizeof(r->available));
+  r->procs = k->active;
+  r->nprocs = nactive;
+  r->tracked = proc_table_size(k->procs);
+  r->map_full = node.errors[KEPLER_ERR_MAP_FULL];
+  return 0;
+}
+
+void kepler_core_close(struct kepler_core *k) {
+  if (!k)
+    return;
+  sampler_close(k->sampler);
+  proc_table_free(k->procs);
+  cgroup_resolver_free(k->resolver);
+  model_free(k->model);
+  free(k->workloads);
+  free(k->workload_ptrs);
+  free(k->active);
+  free(k);
+}

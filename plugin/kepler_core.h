@@ -1,0 +1,60 @@
+/* One interval of the pipeline, sample -> identify -> estimate -> attribute,
+ * producing a report the collectd glue (or a CLI) turns into values. No
+ * collectd headers. */
+#ifndef KEPLER_CORE_H
+#define KEPLER_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attribution.h"
+#include "cgroup_identity.h"
+#include "proc_table.h"
+
+struct kepler_options {
+  const char *model_file; /* NULL: the embedded default model */
+  bool split_idle;        /* share node idle power among processes */
+  unsigned max_processes;
+  bool hw_counters, page_cache, softirq;
+};
+
+/* A container, or the `system` / `kernel` bucket. */
+struct workload_power {
+  char instance[WORKLOAD_ID_LEN + 1]; /* container id, "system", "kernel" */
+  struct workload_id workload;
+  size_t nprocs; /* tracked processes in it */
+  double power_dynamic_w, power_idle_w;
+  double energy_j; /* cumulative while it has processes */
+  uint32_t generation;
+};
+
+struct kepler_report {
+  double dt_s; /* the interval actually measured */
+  struct node_power node;
+  double energy_j, energy_dynamic_j, energy_idle_j; /* node, cumulative */
+  double cpu_utilization_pct;
+  bool available[FEATURE_MAX]; /* features this host measures */
+  double rate[FEATURE_MAX];    /* node per-second features */
+  struct proc_entry **procs;   /* processes active in the interval */
+  size_t nprocs;
+  struct workload_power **workloads; /* every workload with a process */
+  size_t nworkloads;
+  size_t tracked;    /* processes in the table */
+  uint64_t map_full; /* cumulative: processes the kernel map had no room for */
+};
+
+/* The series instance of a workload: container id, "system" or "kernel". */
+const char *workload_instance(const struct workload_id *w);
+
+struct kepler_core;
+
+int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
+                     char *err, size_t errlen);
+const struct power_model *kepler_core_model(const struct kepler_core *k);
+/* Sample and compute one interval. The report stays valid until the next
+ * call. */
+int kepler_core_sample(struct kepler_core *k, struct kepler_report *out);
+void kepler_core_close(struct kepler_core *k);
+
+#endif

@@ -1,0 +1,29 @@
+#include "metric_name.h"
+
+#include <stdio.h>
+
+static int allowed(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
+
+size_t metric_sanitize(char *dst, size_t len, const char *src) {
+  if (len == 0)
+    return 0;
+  size_t n = 0;
+  for (; src && src[n] && n + 1 < len; n++)
+    dst[n] = allowed((unsigned char)src[n]) ? src[n] : '_';
+  if (n == 0 && len > 1)
+    dst[n++] = '_';
+  dst[n] = '\0';
+  return n;
+}
+
+void metric_process_instance(char *dst, size_t len, const char *comm,
+                             uint32_t pid) {
+  char suffix[16];
+  int s = snprintf(suffix, sizeof(suffix), "_%u", pid);
+  size_t room = len > (size_t)s ? len - (size_t)s : 1;
+  size_t n = metric_sanitize(dst, room, comm);
+  snprintf(dst + n, len - n, "%s", suffix);
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install what collectd-kepler needs to build, run and test, from Debian's
+# packages. Does nothing when everything is already there.
+set -eu
+packages="build-essential autoconf automake libtool pkgconf clang bpftool
+  libbpf-dev libelf-dev zlib1g-dev libyaml-dev check collectd-core
+  collectd-dev libyajl2 python3 libcap2-bin valgrind"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run as root, or: sudo apt-get install$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
