@@ -383,15 +383,25 @@ static int read_by_key(struct bpf_sampler *s, int fd) {
 
 int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
                  size_t *nprocs, struct node_sample *node) {
+  /* The map first, then the per-CPU state: a slice that ends between the
+   * two reads is in neither and is counted at the next sample. The other
+   * order would count it twice (in the map and as in flight). */
+  s->nprocs = 0;
+  int fd = bpf_map__fd(s->skel->maps.processes);
+  int rc = s->no_batch ? read_by_key(s, fd) : read_batched(s, fd);
+  if (rc == -EINVAL || rc == -EOPNOTSUPP) {
+    s->no_batch = true; /* kernels before 5.6 */
+    s->nprocs = 0;
+    rc = read_by_key(s, fd);
+  }
+  if (rc)
+    return rc;
+
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
   uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   memset(node, 0, sizeof(*node));
   node->mono_ns = now;
-
-  /* Per-CPU state first: a slice that ends between the two reads is then
-   * counted at most twice, never missed, and the caller's monotonic clamp
-   * absorbs the excess at the next sample. */
   __u32 zero = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_states), &zero,
                           s->cpus))
@@ -402,8 +412,6 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
                            ? now - c->last_switch_ns
                            : 0;
     node->idle_ns += c->idle_ns;
-    if (c->last_switch_ns)
-      node->ncpus++;
     s->inflight[cpu].key = c->cur;
     s->inflight[cpu].ns = running;
     if (c->cur.tgid == 0)
@@ -419,16 +427,6 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
       for (unsigned cpu = 0; cpu < s->ncpus; cpu++)
         node->errors[e] += errs[cpu];
 
-  s->nprocs = 0;
-  int fd = bpf_map__fd(s->skel->maps.processes);
-  int rc = s->no_batch ? read_by_key(s, fd) : read_batched(s, fd);
-  if (rc == -EINVAL || rc == -ENOTSUP || rc == -EOPNOTSUPP) {
-    s->no_batch = true; /* kernels before 5.6 */
-    s->nprocs = 0;
-    rc = read_by_key(s, fd);
-  }
-  if (rc)
-    return rc;
   *procs = s->procs;
   *nprocs = s->nprocs;
   return 0;

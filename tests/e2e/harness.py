@@ -71,12 +71,31 @@ def skip_if_unsupported():
         sys.exit(SKIP)
 
 
+# Safety net: everything started or created is registered here and undone in
+# reverse order when run_tests ends, even after an interrupt (class cleanups
+# do not run when KeyboardInterrupt escapes the unittest runner).
+_CLEANUPS = []
+
+
+def register_cleanup(fn):
+    _CLEANUPS.append(fn)
+
+
+def cleanup_all():
+    while _CLEANUPS:
+        fn = _CLEANUPS.pop()
+        try:
+            fn()
+        except BaseException as e:  # keep cleaning up
+            print("cleanup %r failed: %r" % (fn, e), flush=True)
+
+
 def install_signal_cleanup():
-    """Turn SIGTERM/SIGHUP (e.g. a harness timeout) into SystemExit so that
-    finally blocks and class cleanups still kill processes and rmdir cgroups."""
+    """Turn SIGTERM/SIGHUP (e.g. a harness timeout) into KeyboardInterrupt,
+    which stops the unittest run; run_tests then cleans up everything."""
 
     def handler(signum, _frame):
-        raise SystemExit("killed by signal %d" % signum)
+        raise KeyboardInterrupt("signal %d" % signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
@@ -97,14 +116,27 @@ class _Result(unittest.TextTestResult):
 
 
 def run_tests(module_name="__main__"):
-    """Run the unittest cases of a module; exit 0 on success, 1 on failure."""
+    """Run the unittest cases of a module (or the Class.test names given on
+    the command line); exit 0 on success, 1 on failure."""
     install_signal_cleanup()
     loader = unittest.TestLoader()
-    suite = loader.loadTestsFromName(module_name)
+    module = sys.modules[module_name]
+    if len(sys.argv) > 1:
+        suite = loader.loadTestsFromNames(sys.argv[1:], module)
+    else:
+        suite = loader.loadTestsFromModule(module)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=_Result)
-    result = runner.run(suite)
+    try:
+        result = runner.run(suite)
+        ok = result.wasSuccessful() and result.testsRun > 0
+    except KeyboardInterrupt as e:
+        print("interrupted (%s): cleaning up" % e, flush=True)
+        STATE["failed"] = True
+        ok = False
+    finally:
+        cleanup_all()
     sys.stdout.flush()
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    sys.exit(0 if ok else 1)
 
 
 def wait_for(what, predicate, timeout=DEADLINE, interval=POLL, seen=None):
@@ -158,17 +190,22 @@ def burner_binary(tmpdir):
     return out
 
 
-def named_burner(tmpdir, name):
-    """A copy of the burner named `name` (its comm), in tmpdir/bin."""
+def named_copy(tmpdir, src, name):
+    """A copy of executable src named `name` (its comm), in tmpdir/bin."""
     if len(name) > 15:
         raise ValueError("comm is at most 15 characters: %r" % name)
     bindir = os.path.join(tmpdir, "bin")
     os.makedirs(bindir, exist_ok=True)
     path = os.path.join(bindir, name)
     if not os.path.exists(path):
-        shutil.copy2(burner_binary(tmpdir), path)
+        shutil.copyfile(src, path)
         os.chmod(path, 0o755)
     return path
+
+
+def named_burner(tmpdir, name):
+    """A copy of the burner named `name` (its comm), in tmpdir/bin."""
+    return named_copy(tmpdir, burner_binary(tmpdir), name)
 
 
 # ------------------------------------------------------------------ /proc
@@ -278,7 +315,8 @@ def cgroup_of(pid):
 
 
 def make_cgroup(path):
-    os.makedirs(path, exist_ok=False)
+    os.mkdir(path)
+    register_cleanup(lambda: remove_cgroup_tree(path))
     return path
 
 
@@ -335,7 +373,9 @@ def spawn_in_cgroup(argv, cgroup=None, **kw):
                 os.close(fd)
 
     kw.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.Popen(argv, preexec_fn=preexec, close_fds=True, **kw)
+    p = subprocess.Popen(argv, preexec_fn=preexec, close_fds=True, **kw)
+    register_cleanup(lambda: kill_proc(p))
+    return p
 
 
 def kill_proc(p, timeout=5.0):
@@ -394,6 +434,7 @@ class Collectd:
         self.conffile = os.path.join(self.tmp, "collectd.conf")
         self.socket = os.path.join(self.tmp, "collectd.sock")
         self.pidfile = os.path.join(self.tmp, "collectd.pid")
+        self._cleaned = False
 
     # -- setup
     def _install_plugins(self):
@@ -445,6 +486,7 @@ class Collectd:
         return "\n".join(lines) + "\n"
 
     def start(self):
+        register_cleanup(lambda: self.cleanup(dump=STATE["failed"]))
         self._install_plugins()
         with open(self.conffile, "w") as f:
             f.write(self.config_text())
@@ -493,6 +535,9 @@ class Collectd:
             self.out = None
 
     def cleanup(self, dump=False):
+        if self._cleaned:
+            return
+        self._cleaned = True
         self.stop()
         if dump:
             self.dump()

@@ -11,10 +11,12 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 import math
 import os
 import re
+import shutil
 import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
@@ -71,6 +73,12 @@ class PluginTest(unittest.TestCase):
             cls.burn_c.append((name, p))
         cls.burn_odd = h.spawn_in_cgroup([h.named_burner(tmp, ODD_NAME), "2"])
         cls.procs.append(cls.burn_odd)
+        # A process that runs only to exec, then sleeps for the whole test.
+        sleep = shutil.which("sleep")
+        if not sleep:
+            raise AssertionError("no sleep binary in PATH")
+        cls.sleeper = h.spawn_in_cgroup([h.named_copy(tmp, os.path.realpath(sleep), "kidle"), "120"])
+        cls.procs.append(cls.sleeper)
         cls.t_spawned = time.time()
 
         rel = "/" + os.path.relpath(cls.scope, mount)
@@ -279,7 +287,7 @@ class PluginTest(unittest.TestCase):
             for name in self.cd.series_names(d):
                 late += ["%s/%s@%.3f" % (d, name, T) for T, _ in self.cd.series(d, name) if T > t_exit + 2 * I]
         err = h.rel_err(rep_ms, rusage_ms)
-        phase = (t_exit - t_spawn) % I
+        phase = t_exit - max(float(e) for e in self.node_epochs() if float(e) <= t_exit)
         print("d: exiting burner cpu %.1f ms reported (%d rows in %s) vs %.1f ms rusage: %.2f %%; "
               "ran %.3f s, exit %.2f s into an interval"
               % (rep_ms, rows, dirs, rusage_ms, 100 * err, t_exit - t_spawn, phase), flush=True)
@@ -310,6 +318,9 @@ class PluginTest(unittest.TestCase):
         self.assertGreater(integ, 0.0, "node power-total is 0 throughout")
         self.assertLessEqual(abs(dj - integ), 2.0 + 0.02 * integ,
                              "joules-total grew %d J but power-total integrates to %.1f J" % (dj, integ))
+        rows = sorted(self.cd.series(NODE, "derive-map_full"))
+        self.assertTrue(rows and all(b[1] >= a[1] for a, b in zip(rows, rows[1:])),
+                        "derive-map_full missing or decreasing: %s" % rows[-5:])
         rows = sorted(self.cd.series(PROC + "kburn_a_%d" % self.burn_a.pid, "joules-total"))
         self.assertGreaterEqual(len(rows), 3)
         self.assertTrue(all(b[1] >= a[1] for a, b in zip(rows, rows[1:])), "kburn_a joules-total decreased: %s" % rows)
@@ -374,7 +385,8 @@ class PluginTest(unittest.TestCase):
             have = self.cd.series_names(d)
             self.assertEqual({"power-total", "power-dynamic", "power-idle", "joules-total",
                               "usage-bpf_cpu_time_ms"} - have, set(), "%s series missing" % d)
-        procs = self.cd.series(NODE, "gauge-processes")
+        settled = set(self.settled_epochs())
+        procs = [(e, v) for e, (v, _t) in self.cd.series_text(NODE, "gauge-processes").items() if e in settled]
         self.assertTrue(procs and all(v > 0 for _, v in procs), "gauge-processes not > 0: %s" % procs[-3:])
         print("f: %d series dirs, %d series files well-formed; node components %s; %r reported as %s"
               % (n_dirs, n_series, sorted(absolute), ODD_NAME, odd_dir), flush=True)
@@ -421,11 +433,41 @@ class PluginTest(unittest.TestCase):
         print("h: %d power values finite and >= 0" % checked, flush=True)
         self.assertGreater(checked, 0)
 
+    def test_h2_cpu_time_physically_possible(self):
+        """No process, and not the node, runs more CPU ms per second than the
+        machine has CPUs (a double-counted slice would show here first)."""
+        self.wait_settled(3)
+        capacity = 1000.0 * os.cpu_count()
+        worst = ("", 0.0)
+        for d in self.cd.series_dirs():
+            if not (d.startswith("kepler_process-") or d == "kepler_node"):
+                continue
+            for T, v in self.cd.series(d, "usage-bpf_cpu_time_ms"):
+                if v > worst[1]:
+                    worst = ("%s at %.3f" % (d, T), v)
+        print("h2: highest usage-bpf_cpu_time_ms %.1f (%s), capacity %.0f" % (worst[1], worst[0], capacity), flush=True)
+        self.assertLessEqual(worst[1], capacity * 1.01, worst[0])
+
     def test_i_no_errors_logged(self):
         """The plugin logged no error and collectd is alive."""
         self.cd.assert_alive()
         errors = [m for sev, m in self.cd.log_entries() if sev == "error" and "kepler" in m]
         self.assertEqual(errors, [], "kepler errors in the log")
+
+    def test_j_sleeping_process_not_dispatched(self):
+        """A process that only ran to exec and then sleeps is reported in the
+        interval it ran and never after."""
+        t_spawn = self.t_spawned
+        self.wait_node_after(t_spawn + 4 * I, 2)
+        pid = self.sleeper.pid
+        self.assertIsNone(self.sleeper.poll(), "kidle exited early")
+        dirs = self.dirs_of_pid(pid)
+        rows = sorted((T, d) for d in dirs for T, _ in self.cd.series(d, "power-total"))
+        late = [(T, d) for T, d in rows if T > t_spawn + 2 * I]
+        print("j: sleeping process pid %d: rows %s (spawned %.3f)"
+              % (pid, ["%s@%.3f" % (d, T) for T, d in rows], t_spawn), flush=True)
+        self.assertTrue(rows, "kidle (pid %d) ran to exec but was never reported" % pid)
+        self.assertEqual(late, [], "kidle reported although it slept through these intervals")
 
     def test_z_clean_shutdown(self):
         """SIGTERM stops collectd (and the plugin's shutdown) with status 0."""
