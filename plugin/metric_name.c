@@ -21,6 +21,8 @@ size_t metric_sanitize(char *dst, size_t len, const char *src) {
 
 void metric_process_instance(char *dst, size_t len, const char *comm,
                              uint32_t pid) {
+  if (len == 0)
+    return;
   char suffix[16];
   int s = snprintf(suffix, sizeof(suffix), "_%u", pid);
   size_t room = len > (size_t)s ? len - (size_t)s : 1;

@@ -1,0 +1,635 @@
+/* Unit tests for plugin/attribution.c: node power from a model (absolute,
+ * idle, dynamic, and the node total without nested domains counted twice)
+ * and its attribution to processes by CPU time. The expected watts are
+ * worked out by hand from the models below. */
+#include "attribution.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define ck_assert_watts(got, want)                                             \
+  do {                                                                         \
+    double got_ = (got), want_ = (want);                                       \
+    ck_assert_msg(fabs(got_ - want_) <= 1e-9 * fmax(1, fabs(want_)),           \
+                  "%s = %.17g, want %.17g", #got, got_, want_);                \
+  } while (0)
+
+/* --- Fixture: the model of a test, freed even when the test fails ------- */
+
+static struct power_model *model;
+
+static void setup(void) {
+  model = NULL;
+}
+
+static void teardown(void) {
+  model_free(model);
+  model = NULL;
+}
+
+static const struct power_model *load(const char *yaml) {
+  char err[512] = "";
+  model_free(model);
+  model = NULL;
+  int rc =
+      model_load_buffer(yaml, strlen(yaml), "test", &model, err, sizeof(err));
+  ck_assert_msg(rc == 0, "model did not load: %s", err);
+  ck_assert_ptr_nonnull(model);
+  return model;
+}
+
+/* The example of models/README.md. */
+static const char readme_yaml[] =
+    "name: example-v1\n"
+    "output_type: AbsPower\n"
+    "source: specpower\n"
+    "error:\n"
+    "  mae_w: 12.0\n"
+    "  mape_pct: 25.0\n"
+    "components:\n"
+    "  package:\n"
+    "    type: linear\n"
+    "    bias: 12.5\n"
+    "    weights:\n"
+    "      bpf_cpu_time_ms: { weight: 25.0, scale: 1000 }\n"
+    "      cache_miss: { weight: 0.5, scale: 1e6 }\n"
+    "  dram:\n"
+    "    bias: 2.0\n"
+    "    weights:\n"
+    "      bpf_cpu_time_ms: { weight: 1.0, scale: 1000 }\n";
+
+static void zero_features(double x[FEATURE_MAX]) {
+  for (int f = 0; f < FEATURE_MAX; f++)
+    x[f] = 0;
+}
+
+/* Fills *p with garbage first, so that a field the estimate leaves alone
+ * shows. */
+static void estimate(const struct power_model *m, const double x[FEATURE_MAX],
+                     struct node_power *p) {
+  memset(p, 0x5a, sizeof(*p));
+  node_power_estimate(m, x, p);
+}
+
+static void assert_absent(const struct node_power *p, enum kepler_component c) {
+  ck_assert_msg(!p->present[c], "%s present", component_name(c));
+  ck_assert_msg(p->absolute[c] == 0 && p->idle[c] == 0 && p->dynamic[c] == 0,
+                "%s absent but %g/%g/%g W", component_name(c), p->absolute[c],
+                p->idle[c], p->dynamic[c]);
+}
+
+/* --- node_power_estimate -------------------------------------------------- */
+
+START_TEST(test_estimate_readme_example) {
+  const struct power_model *m = load(readme_yaml);
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 4000; /* 4 busy hardware threads */
+  x[FEATURE_CACHE_MISS] = 2e6;   /* 2e6 misses per second */
+  x[FEATURE_CPU_CYCLES] = 5e9;   /* not in the model */
+  x[FEATURE_NET_RX_IRQ] = 1000;  /* not in the model */
+  struct node_power p;
+  estimate(m, x, &p);
+
+  /* package = 12.5 + 25 * 4 + 0.5 * 2, dram = 2 + 1 * 4 (README). */
+  ck_assert(p.present[COMPONENT_PACKAGE]);
+  ck_assert(p.present[COMPONENT_DRAM]);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 113.5);
+  ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
+  ck_assert_watts(p.dynamic[COMPONENT_PACKAGE], 101.0);
+  ck_assert_watts(p.absolute[COMPONENT_DRAM], 6.0);
+  ck_assert_watts(p.idle[COMPONENT_DRAM], 2.0);
+  ck_assert_watts(p.dynamic[COMPONENT_DRAM], 4.0);
+  assert_absent(&p, COMPONENT_CORE);
+  assert_absent(&p, COMPONENT_UNCORE);
+  assert_absent(&p, COMPONENT_PLATFORM);
+  /* No platform: package + dram. */
+  ck_assert_watts(p.total, 119.5);
+  ck_assert_watts(p.total_idle, 14.5);
+  ck_assert_watts(p.total_dynamic, 105.0);
+}
+END_TEST
+
+START_TEST(test_estimate_idle_node) {
+  const struct power_model *m = load(readme_yaml);
+  double x[FEATURE_MAX];
+  zero_features(x);
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 12.5);
+  ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
+  ck_assert(p.dynamic[COMPONENT_PACKAGE] == 0);
+  ck_assert_watts(p.absolute[COMPONENT_DRAM], 2.0);
+  ck_assert(p.dynamic[COMPONENT_DRAM] == 0);
+  ck_assert_watts(p.total, 14.5);
+  ck_assert_watts(p.total_idle, 14.5);
+  ck_assert(p.total_dynamic == 0);
+}
+END_TEST
+
+START_TEST(test_estimate_idle_independent_of_usage) {
+  /* Idle is the model at zero usage whatever the usage is. */
+  const struct power_model *m = load(readme_yaml);
+  static const double cpu[] = {0, 1, 250, 4000, 64000};
+  for (size_t i = 0; i < ARRAY_SIZE(cpu); i++) {
+    double x[FEATURE_MAX];
+    zero_features(x);
+    x[FEATURE_CPU_TIME_MS] = cpu[i];
+    struct node_power p;
+    estimate(m, x, &p);
+    ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
+    ck_assert_watts(p.idle[COMPONENT_DRAM], 2.0);
+    ck_assert_watts(p.total_idle, 14.5);
+    /* 26 W per busy thread over both domains. */
+    ck_assert_watts(p.total_dynamic, 26.0 * cpu[i] / 1000);
+  }
+}
+END_TEST
+
+START_TEST(test_total_platform_wins) {
+  const struct power_model *m = load("name: p\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  platform:\n"
+                                     "    bias: 50\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 20, "
+                                     "scale: 1000 }\n"
+                                     "  package:\n"
+                                     "    bias: 10\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 10, "
+                                     "scale: 1000 }\n"
+                                     "  dram:\n"
+                                     "    bias: 2\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 1, "
+                                     "scale: 1000 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 2000;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert(p.present[COMPONENT_PLATFORM]);
+  ck_assert_watts(p.absolute[COMPONENT_PLATFORM], 90.0);
+  ck_assert_watts(p.idle[COMPONENT_PLATFORM], 50.0);
+  ck_assert_watts(p.dynamic[COMPONENT_PLATFORM], 40.0);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 30.0);
+  ck_assert_watts(p.absolute[COMPONENT_DRAM], 4.0);
+  /* Platform contains package and dram: the node is the platform alone. */
+  ck_assert_watts(p.total, 90.0);
+  ck_assert_watts(p.total_idle, 50.0);
+  ck_assert_watts(p.total_dynamic, 40.0);
+}
+END_TEST
+
+START_TEST(test_total_platform_only) {
+  const struct power_model *m = load("name: p\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  platform: { bias: 70 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 2000;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.total, 70.0);
+  ck_assert_watts(p.total_idle, 70.0);
+  ck_assert(p.total_dynamic == 0);
+  assert_absent(&p, COMPONENT_PACKAGE);
+  assert_absent(&p, COMPONENT_DRAM);
+}
+END_TEST
+
+START_TEST(test_total_core_plus_uncore) {
+  const struct power_model *m = load("name: cu\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  core:\n"
+                                     "    bias: 5\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 8, "
+                                     "scale: 1000 }\n"
+                                     "  uncore:\n"
+                                     "    bias: 3\n"
+                                     "    weights:\n"
+                                     "      cache_miss: { weight: 2, "
+                                     "scale: 1e6 }\n"
+                                     "  dram:\n"
+                                     "    bias: 1\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 1, "
+                                     "scale: 1000 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 1000;
+  x[FEATURE_CACHE_MISS] = 3e6;
+  struct node_power p;
+  estimate(m, x, &p);
+  assert_absent(&p, COMPONENT_PACKAGE);
+  ck_assert_watts(p.absolute[COMPONENT_CORE], 13.0);  /* 5 + 8 */
+  ck_assert_watts(p.absolute[COMPONENT_UNCORE], 9.0); /* 3 + 2 * 3 */
+  ck_assert_watts(p.absolute[COMPONENT_DRAM], 2.0);   /* 1 + 1 */
+  /* No package: core + uncore stand for it. */
+  ck_assert_watts(p.total, 24.0);
+  ck_assert_watts(p.total_idle, 9.0);
+  ck_assert_watts(p.total_dynamic, 15.0);
+}
+END_TEST
+
+START_TEST(test_total_package_not_double_counted) {
+  const struct power_model *m = load("name: pcu\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  package:\n"
+                                     "    bias: 20\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 10, "
+                                     "scale: 1000 }\n"
+                                     "  core:\n"
+                                     "    bias: 8\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 7, "
+                                     "scale: 1000 }\n"
+                                     "  uncore: { bias: 4 }\n"
+                                     "  dram: { bias: 3 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 3000;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 50.0);
+  ck_assert_watts(p.absolute[COMPONENT_CORE], 29.0);
+  ck_assert_watts(p.absolute[COMPONENT_UNCORE], 4.0);
+  ck_assert_watts(p.absolute[COMPONENT_DRAM], 3.0);
+  /* Package contains core and uncore: package + dram only. */
+  ck_assert_watts(p.total, 53.0);
+  ck_assert_watts(p.total_idle, 23.0);
+  ck_assert_watts(p.total_dynamic, 30.0);
+}
+END_TEST
+
+START_TEST(test_total_dram_only) {
+  const struct power_model *m = load("name: d\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  dram:\n"
+                                     "    bias: 1.5\n"
+                                     "    weights:\n"
+                                     "      bpf_page_cache_hit: { weight: 0.5, "
+                                     "scale: 1e5 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_PAGE_CACHE_HIT] = 4e5;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.total, 3.5);
+  ck_assert_watts(p.total_idle, 1.5);
+  ck_assert_watts(p.total_dynamic, 2.0);
+}
+END_TEST
+
+START_TEST(test_dynamic_never_negative) {
+  /* A negative weight: more usage, less power than at idle. */
+  const struct power_model *m = load("name: neg\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  package:\n"
+                                     "    bias: 10\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: -5, "
+                                     "scale: 1000 }\n"
+                                     "  dram: { bias: 1 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 1000;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 5.0);
+  ck_assert(p.dynamic[COMPONENT_PACKAGE] == 0);
+  /* The parts still make the whole. */
+  ck_assert_watts(p.idle[COMPONENT_PACKAGE] + p.dynamic[COMPONENT_PACKAGE],
+                  p.absolute[COMPONENT_PACKAGE]);
+  ck_assert(p.total_dynamic == 0);
+  ck_assert_watts(p.total, 6.0);
+  ck_assert_watts(p.total_idle + p.total_dynamic, p.total);
+}
+END_TEST
+
+START_TEST(test_negative_bias_clamped) {
+  /* The model at zero usage is -5 W, clamped to 0: all of it is dynamic. */
+  const struct power_model *m = load("name: nb\n"
+                                     "output_type: AbsPower\n"
+                                     "components:\n"
+                                     "  package:\n"
+                                     "    bias: -5\n"
+                                     "    weights:\n"
+                                     "      bpf_cpu_time_ms: { weight: 10, "
+                                     "scale: 1000 }\n");
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 1000;
+  struct node_power p;
+  estimate(m, x, &p);
+  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 5.0);
+  ck_assert(p.idle[COMPONENT_PACKAGE] == 0);
+  ck_assert_watts(p.dynamic[COMPONENT_PACKAGE], 5.0);
+  ck_assert_watts(p.total, 5.0);
+  ck_assert_watts(p.total_dynamic, 5.0);
+}
+END_TEST
+
+START_TEST(test_estimate_parts_sum) {
+  /* Over many usages, every component and the total: idle + dynamic =
+   * absolute, nothing negative or non-finite. */
+  const struct power_model *m = load(readme_yaml);
+  for (int i = 0; i < 50; i++) {
+    double x[FEATURE_MAX];
+    for (int f = 0; f < FEATURE_MAX; f++)
+      x[f] = (double)((i * 7919 + f * 104729) % 100000) * (f + 1);
+    struct node_power p;
+    estimate(m, x, &p);
+    for (int c = 0; c < COMPONENT_MAX; c++) {
+      ck_assert(isfinite(p.absolute[c]) && p.absolute[c] >= 0);
+      ck_assert(p.idle[c] >= 0 && p.dynamic[c] >= 0);
+      ck_assert_watts(p.idle[c] + p.dynamic[c], p.absolute[c]);
+    }
+    ck_assert_watts(p.total_idle + p.total_dynamic, p.total);
+    ck_assert_watts(p.total,
+                    p.absolute[COMPONENT_PACKAGE] + p.absolute[COMPONENT_DRAM]);
+  }
+}
+END_TEST
+
+/* --- attribute_to_processes ---------------------------------------------- */
+
+#define MAXP 1000
+static struct proc_entry procs[MAXP];
+static struct proc_entry *ptrs[MAXP];
+
+/* n processes with the given CPU rates (ms/s), power fields set to garbage
+ * so that a share left unset shows. */
+static void make_procs(const double *cpu_rate, size_t n) {
+  ck_assert_uint_le(n, MAXP);
+  memset(procs, 0, sizeof(procs));
+  for (size_t i = 0; i < n; i++) {
+    procs[i].key.tgid = (uint32_t)(100 + i);
+    procs[i].key.start_ns = 1000 * i;
+    procs[i].rate[FEATURE_CPU_TIME_MS] = cpu_rate[i];
+    procs[i].active = cpu_rate[i] > 0;
+    procs[i].power_dynamic_w = 999;
+    procs[i].power_idle_w = 999;
+    ptrs[i] = &procs[i];
+  }
+}
+
+static struct node_power manual_node(double total_idle, double total_dynamic) {
+  struct node_power p;
+  memset(&p, 0, sizeof(p));
+  p.present[COMPONENT_PACKAGE] = true;
+  p.absolute[COMPONENT_PACKAGE] = total_idle + total_dynamic;
+  p.idle[COMPONENT_PACKAGE] = total_idle;
+  p.dynamic[COMPONENT_PACKAGE] = total_dynamic;
+  p.total = total_idle + total_dynamic;
+  p.total_idle = total_idle;
+  p.total_dynamic = total_dynamic;
+  return p;
+}
+
+START_TEST(test_shares_by_cpu_time) {
+  /* The README model at the node's usage, 4000 ms/s = 400 + 1000 + 2600. */
+  const struct power_model *m = load(readme_yaml);
+  static const double rates[] = {400, 1000, 2600};
+  make_procs(rates, 3);
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = 4000;
+  struct node_power node;
+  estimate(m, x, &node);
+  attribute_to_processes(&node, true, ptrs, 3);
+  /* 104 W dynamic (25 * 4 + 1 * 4, no cache misses) and 14.5 W idle,
+   * shared 10% / 25% / 65%. */
+  ck_assert_watts(node.total_dynamic, 104.0);
+  ck_assert_watts(procs[0].power_dynamic_w, 10.4);
+  ck_assert_watts(procs[1].power_dynamic_w, 26.0);
+  ck_assert_watts(procs[2].power_dynamic_w, 67.6);
+  ck_assert_watts(procs[0].power_idle_w, 1.45);
+  ck_assert_watts(procs[1].power_idle_w, 3.625);
+  ck_assert_watts(procs[2].power_idle_w, 9.425);
+}
+END_TEST
+
+START_TEST(test_idle_not_split) {
+  static const double rates[] = {100, 300};
+  make_procs(rates, 2);
+  struct node_power node = manual_node(40, 20);
+  attribute_to_processes(&node, false, ptrs, 2);
+  ck_assert_watts(procs[0].power_dynamic_w, 5.0);
+  ck_assert_watts(procs[1].power_dynamic_w, 15.0);
+  ck_assert(procs[0].power_idle_w == 0);
+  ck_assert(procs[1].power_idle_w == 0);
+
+  attribute_to_processes(&node, true, ptrs, 2);
+  ck_assert_watts(procs[0].power_idle_w, 10.0);
+  ck_assert_watts(procs[1].power_idle_w, 30.0);
+  ck_assert_watts(procs[0].power_dynamic_w, 5.0);
+}
+END_TEST
+
+START_TEST(test_single_process_gets_everything) {
+  static const double rates[] = {0.001};
+  make_procs(rates, 1);
+  struct node_power node = manual_node(33.3, 66.6);
+  attribute_to_processes(&node, true, ptrs, 1);
+  ck_assert_watts(procs[0].power_dynamic_w, 66.6);
+  ck_assert_watts(procs[0].power_idle_w, 33.3);
+}
+END_TEST
+
+START_TEST(test_no_process_ran) {
+  static const double rates[] = {0, 0, 0, 0};
+  make_procs(rates, 4);
+  struct node_power node = manual_node(12, 34);
+  attribute_to_processes(&node, true, ptrs, 4);
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_msg(procs[i].power_dynamic_w == 0, "process %zu: %g W dynamic", i,
+                  procs[i].power_dynamic_w);
+    ck_assert_msg(procs[i].power_idle_w == 0, "process %zu: %g W idle", i,
+                  procs[i].power_idle_w);
+  }
+}
+END_TEST
+
+START_TEST(test_no_processes) {
+  struct node_power node = manual_node(12, 34);
+  make_procs(NULL, 0);
+  procs[0].power_dynamic_w = 999;
+  attribute_to_processes(&node, true, ptrs, 0);
+  ck_assert(procs[0].power_dynamic_w == 999); /* not touched */
+}
+END_TEST
+
+START_TEST(test_idle_processes_get_nothing) {
+  static const double rates[] = {0, 250, 0, 750, 0};
+  make_procs(rates, 5);
+  struct node_power node = manual_node(8, 100);
+  attribute_to_processes(&node, true, ptrs, 5);
+  ck_assert(procs[0].power_dynamic_w == 0 && procs[0].power_idle_w == 0);
+  ck_assert(procs[2].power_dynamic_w == 0 && procs[2].power_idle_w == 0);
+  ck_assert(procs[4].power_dynamic_w == 0 && procs[4].power_idle_w == 0);
+  ck_assert_watts(procs[1].power_dynamic_w, 25.0);
+  ck_assert_watts(procs[3].power_dynamic_w, 75.0);
+  ck_assert_watts(procs[1].power_idle_w, 2.0);
+  ck_assert_watts(procs[3].power_idle_w, 6.0);
+}
+END_TEST
+
+START_TEST(test_only_cpu_time_counts) {
+  /* Same CPU time, very different other counters: equal shares. */
+  static const double rates[] = {500, 500};
+  make_procs(rates, 2);
+  procs[0].rate[FEATURE_CPU_CYCLES] = 1e10;
+  procs[0].rate[FEATURE_CACHE_MISS] = 1e8;
+  procs[1].rate[FEATURE_NET_RX_IRQ] = 5;
+  struct node_power node = manual_node(10, 50);
+  attribute_to_processes(&node, true, ptrs, 2);
+  ck_assert_watts(procs[0].power_dynamic_w, 25.0);
+  ck_assert_watts(procs[1].power_dynamic_w, 25.0);
+  ck_assert_watts(procs[0].power_idle_w, 5.0);
+  ck_assert_watts(procs[1].power_idle_w, 5.0);
+}
+END_TEST
+
+START_TEST(test_zero_node_power) {
+  static const double rates[] = {100, 200};
+  make_procs(rates, 2);
+  struct node_power node = manual_node(0, 0);
+  attribute_to_processes(&node, true, ptrs, 2);
+  ck_assert(procs[0].power_dynamic_w == 0 && procs[1].power_dynamic_w == 0);
+  ck_assert(procs[0].power_idle_w == 0 && procs[1].power_idle_w == 0);
+}
+END_TEST
+
+/* Sums with Kahan compensation, so the check does not add error of its own.
+ */
+static double sum_of(const double *v, size_t n) {
+  double s = 0, c = 0;
+  for (size_t i = 0; i < n; i++) {
+    double y = v[i] - c, t = s + y;
+    c = (t - s) - y;
+    s = t;
+  }
+  return s;
+}
+
+START_TEST(test_conservation_many) {
+  static double rates[MAXP], dyn[MAXP], idle[MAXP];
+  /* Rates over many orders of magnitude, some processes idle. */
+  uint64_t r = 0x243f6a8885a308d3ull;
+  for (size_t i = 0; i < MAXP; i++) {
+    r = r * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned k = (unsigned)(r >> 33);
+    rates[i] =
+        k % 5 == 0 ? 0 : (double)(k % 100000) * pow(10, (int)(k % 7) - 3);
+  }
+  static const double totals[][2] = {
+      {14.5, 105.0}, {0.1, 1e-6}, {250.0, 1234.5678}, {1e4, 3.3}};
+  for (size_t t = 0; t < ARRAY_SIZE(totals); t++) {
+    for (size_t n = 1; n <= MAXP; n = n * 3 + 1) {
+      make_procs(rates, n);
+      /* Make sure at least one ran. */
+      procs[0].rate[FEATURE_CPU_TIME_MS] = 1.0;
+      struct node_power node = manual_node(totals[t][0], totals[t][1]);
+      attribute_to_processes(&node, true, ptrs, n);
+      for (size_t i = 0; i < n; i++) {
+        dyn[i] = procs[i].power_dynamic_w;
+        idle[i] = procs[i].power_idle_w;
+        if (!(dyn[i] >= 0 && idle[i] >= 0))
+          ck_abort_msg("process %zu: negative share", i);
+      }
+      double sd = sum_of(dyn, n), si = sum_of(idle, n);
+      ck_assert_msg(fabs(sd - totals[t][1]) <= 1e-9 * totals[t][1],
+                    "n=%zu: dynamic shares sum to %.17g, node %.17g", n, sd,
+                    totals[t][1]);
+      ck_assert_msg(fabs(si - totals[t][0]) <= 1e-9 * totals[t][0],
+                    "n=%zu: idle shares sum to %.17g, node %.17g", n, si,
+                    totals[t][0]);
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_conservation_with_model) {
+  /* The whole path: features from the processes, node power from the
+   * model, shares back to the processes. */
+  const struct power_model *m = load(readme_yaml);
+  static double rates[200], dyn[200];
+  for (size_t i = 0; i < 200; i++)
+    rates[i] = (double)((i * 37) % 101) * 0.37;
+  make_procs(rates, 200);
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = sum_of(rates, 200);
+  x[FEATURE_CACHE_MISS] = 1.5e6;
+  struct node_power node;
+  estimate(m, x, &node);
+  ck_assert(node.total_dynamic > 0);
+  attribute_to_processes(&node, false, ptrs, 200);
+  for (size_t i = 0; i < 200; i++)
+    dyn[i] = procs[i].power_dynamic_w;
+  ck_assert_watts(sum_of(dyn, 200), node.total_dynamic);
+  /* Twice the CPU time, twice the share. */
+  for (size_t i = 0; i < 200; i++)
+    for (size_t j = 0; j < 200; j++)
+      if (rates[j] == 2 * rates[i] && rates[i] > 0)
+        ck_assert_watts(dyn[j], 2 * dyn[i]);
+}
+END_TEST
+
+static Suite *attribution_suite(void) {
+  Suite *s = suite_create("attribution");
+
+  TCase *tc = tcase_create("node_power");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_estimate_readme_example);
+  tcase_add_test(tc, test_estimate_idle_node);
+  tcase_add_test(tc, test_estimate_idle_independent_of_usage);
+  tcase_add_test(tc, test_total_platform_wins);
+  tcase_add_test(tc, test_total_platform_only);
+  tcase_add_test(tc, test_total_core_plus_uncore);
+  tcase_add_test(tc, test_total_package_not_double_counted);
+  tcase_add_test(tc, test_total_dram_only);
+  tcase_add_test(tc, test_dynamic_never_negative);
+  tcase_add_test(tc, test_negative_bias_clamped);
+  tcase_add_test(tc, test_estimate_parts_sum);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("processes");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_shares_by_cpu_time);
+  tcase_add_test(tc, test_idle_not_split);
+  tcase_add_test(tc, test_single_process_gets_everything);
+  tcase_add_test(tc, test_no_process_ran);
+  tcase_add_test(tc, test_no_processes);
+  tcase_add_test(tc, test_idle_processes_get_nothing);
+  tcase_add_test(tc, test_only_cpu_time_counts);
+  tcase_add_test(tc, test_zero_node_power);
+  tcase_add_test(tc, test_conservation_many);
+  tcase_add_test(tc, test_conservation_with_model);
+  suite_add_tcase(s, tc);
+
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(attribution_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
