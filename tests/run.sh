@@ -3,7 +3,8 @@
 #   1. build, unit tests (check) and end-to-end tests against the real
 #      collectd daemon with real eBPF and real cgroups (make check);
 #   2. the unit tests again under ASan + UBSan (--enable-sanitizers);
-#   3. the unit tests under valgrind (make check-valgrind).
+#   3. the unit tests under valgrind (make check-valgrind);
+#   4. make distcheck (the release tarball builds and passes make check).
 # Prints each step's automake summary and one closing line
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -11,15 +12,36 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/install-deps.sh" || exit 1
 
 passed=0 failed=0 skipped=0
-count() { # automake's test-suite.log of a build dir
-  local log=$1/test-suite.log n
-  if [ ! -f "$log" ]; then failed=$((failed + 1)); return; fi
-  sed -n '1,12p' "$log"
-  n=$(sed -n 's/^# PASS: *//p' "$log"); passed=$((passed + ${n:-0}))
-  n=$(sed -n 's/^# SKIP: *//p' "$log"); skipped=$((skipped + ${n:-0}))
-  for k in FAIL XPASS ERROR; do
-    n=$(sed -n "s/^# $k: *//p" "$log"); failed=$((failed + ${n:-0}))
-  done
+# Count test cases, not files: check prints "Checks: N, Failures: F, Errors:
+# E", unittest "Ran N tests" then "OK (skipped=S)" or "FAILED (failures=F,
+# errors=E, skipped=S)". A log with neither (a crash) counts by its result.
+count() {
+  local dir=$1 trs log p f s
+  if [ ! -f "$dir/test-suite.log" ]; then failed=$((failed + 1)); return; fi
+  sed -n '1,12p' "$dir/test-suite.log"
+  while IFS= read -r trs; do
+    log=${trs%.trs}.log
+    read -r p f s < <(awk '
+      /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+        gsub(/[,%:]/, " "); for (i = 1; i < NF; i++) {
+          if ($i == "Checks") n = $(i + 1); if ($i == "Failures") fl += $(i + 1)
+          if ($i == "Errors") fl += $(i + 1) }
+        print n - fl, fl, 0; found = 1; exit }
+      /^Ran [0-9]+ tests? / { ran = $2 }
+      ran != "" && /^(OK|FAILED)/ {
+        fl = 0; sk = 0; line = $0; gsub(/[(),=]/, " ", line); k = split(line, w, " ")
+        for (i = 1; i < k; i++) {
+          if (w[i] == "failures" || w[i] == "errors") fl += w[i + 1]
+          if (w[i] == "skipped") sk += w[i + 1] }
+        print ran - fl - sk, fl, sk; found = 1; exit }
+      END { if (!found) print "-", "-", "-" }' "$log")
+    if [ "$p" = "-" ]; then
+      case $(sed -n 's/^:test-result: //p' "$trs") in
+        PASS | XFAIL) p=1 f=0 s=0 ;; SKIP) p=0 f=0 s=1 ;; *) p=0 f=1 s=0 ;;
+      esac
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  done < <(find "$dir/tests" -name '*.trs' | sort)
 }
 step() { echo; echo "=== $*"; }
 
@@ -42,9 +64,22 @@ else
 fi
 
 step "unit tests under valgrind"
-if make -C "$src/build" check-valgrind 2>&1 | tail -20; then
+# Each unit test binary clean under memcheck counts as one test.
+vg_log=$(mktemp)
+make -C "$src/build" check-valgrind >"$vg_log" 2>&1
+vg_status=$?
+grep -E '^(valgrind|100%|[0-9]+%:)' "$vg_log"
+vg_ok=$(grep -c '^100%: Checks' "$vg_log")
+passed=$((passed + vg_ok))
+[ "$vg_status" -eq 0 ] || { tail -30 "$vg_log"; failed=$((failed + 1)); }
+rm -f "$vg_log"
+
+step "make distcheck (release tarball builds, installs and passes make check)"
+if make -C "$src/build" distcheck >"$src/build/distcheck.log" 2>&1; then
+  grep -E '^(PASS|FAIL|SKIP|ERROR):|archives ready' "$src/build/distcheck.log"
   passed=$((passed + 1))
 else
+  tail -40 "$src/build/distcheck.log"
   failed=$((failed + 1))
 fi
 

@@ -419,8 +419,11 @@ def parse_csv_file(path):
 class Collectd:
     """One collectd daemon in its own temp dir."""
 
-    def __init__(self, kepler_config=None, prefix=None, load_kepler=True, name="e2e"):
+    def __init__(self, kepler_config=None, prefix=None, load_kepler=True, name="e2e",
+                 extra_plugins=(), extra_config=""):
         self.tmp = tempfile.mkdtemp(prefix="kepler_%s_" % name)
+        self.extra_plugins = tuple(extra_plugins)  # system plugins to copy in
+        self.extra_config = extra_config
         self.kepler_config = kepler_config
         self.prefix = list(prefix or [])
         self.load_kepler = load_kepler
@@ -442,7 +445,7 @@ class Collectd:
         # PluginDir must hold real files: collectd rejects symlinks.
         if self.load_kepler:
             shutil.copyfile(plugin_path(), os.path.join(self.plugindir, "kepler.so"))
-        for p in SYSTEM_PLUGINS:
+        for p in SYSTEM_PLUGINS + self.extra_plugins:
             shutil.copyfile(
                 os.path.join(SYSTEM_PLUGIN_DIR, p + ".so"), os.path.join(self.plugindir, p + ".so")
             )
@@ -478,6 +481,7 @@ class Collectd:
             "</Plugin>",
             "",
             "LoadPlugin load",
+            self.extra_config,
         ]
         if self.load_kepler:
             lines += ["", "LoadPlugin kepler"]

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""End-to-end test of options users change, with the real daemon:
+MaxProcesses (a full in-kernel table is counted, never silent), IdlePower
+"node" (idle power stays at node level), and meta data through a JSON writer
+(write_log Format JSON).
+Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
+"""
+
+import json
+import os
+import shutil
+import sys
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+MAX_PROCESSES = 64
+SLEEPERS = 100  # more than the table holds, on top of the host's own
+
+
+class OptionsTest(unittest.TestCase):
+    cd = None
+    procs = []
+
+    @classmethod
+    def _cleanup(cls):
+        for p in cls.procs:
+            h.kill_proc(p)
+        if cls.cd is not None:
+            cls.cd.cleanup(dump=h.STATE["failed"])
+
+    @classmethod
+    def setUpClass(cls):
+        cls.addClassCleanup(cls._cleanup)
+        json_writer = 'LoadPlugin write_log\n<Plugin write_log>\n  Format "JSON"\n</Plugin>'
+        cls.cd = h.Collectd(
+            kepler_config='  MaxProcesses %d\n  IdlePower "node"' % MAX_PROCESSES,
+            name="options", extra_plugins=["write_log"], extra_config=json_writer)
+        cls.cd.start()
+        cls.cd.wait_started()
+        tmp = cls.cd.tmp
+        sleeper = h.named_copy(tmp, os.path.realpath(shutil.which("sleep")), "ksleep")
+        # Each runs to its first sleep, is switched out, and wants an entry.
+        for _ in range(SLEEPERS):
+            cls.procs.append(h.spawn_in_cgroup([sleeper, "60"]))
+
+    def last_value(self, plugin_dir, series):
+        rows = self.cd.series(plugin_dir, series)
+        return rows[-1][1] if rows else None
+
+    def test_a_full_map_is_counted(self):
+        """With more processes than MaxProcesses, the overflow is counted in
+        derive-map_full and the table never holds more than its size."""
+        full = h.wait_for(
+            "kepler_node/derive-map_full > 0",
+            lambda: (self.last_value("kepler_node", "derive-map_full") or 0) > 0
+            and self.last_value("kepler_node", "derive-map_full"),
+            seen=lambda: self.last_value("kepler_node", "derive-map_full"))
+        tracked = [v for _, v in self.cd.series("kepler_node", "gauge-processes")]
+        print("a: MaxProcesses %d, %d sleepers: map_full %d, tracked max %d"
+              % (MAX_PROCESSES, SLEEPERS, full, max(tracked)), flush=True)
+        self.assertLessEqual(max(tracked), MAX_PROCESSES)
+        self.assertGreater(max(tracked), 0)
+        warnings = [m for sev, m in self.cd.log_entries() if sev == "error" and "kepler" in m]
+        self.assertEqual(warnings, [])
+
+    def test_b_idle_power_stays_at_node(self):
+        """IdlePower "node": no process or container carries idle power, their
+        power-total is their dynamic power, and the node still reports idle."""
+        self.cd.wait_rows("kepler_node", "power-idle", 3)
+        idle = [v for _, v in self.cd.series("kepler_node", "power-idle")]
+        self.assertTrue(all(v > 0 for v in idle), idle)
+        compared = 0
+        for d in self.cd.series_dirs():
+            if not d.startswith(("kepler_process-", "kepler_container-")):
+                continue
+            self.assertNotIn("power-idle", self.cd.series_names(d), d)
+            dyn = dict(self.cd.series(d, "power-dynamic"))
+            for T, total in self.cd.series(d, "power-total"):
+                self.assertIn(T, dyn, "%s: power-total at %.3f without power-dynamic" % (d, T))
+                self.assertAlmostEqual(total, dyn[T], places=6, msg="%s at %.3f" % (d, T))
+                compared += 1
+        print("b: node idle %.3f W; %d process/container rows have total == dynamic"
+              % (idle[-1], compared), flush=True)
+        self.assertGreater(compared, 0)
+
+    def test_c_meta_data_in_json_writer(self):
+        """Process values carry pid, command, container_id and cgroup_path as
+        meta data, and they agree with the series name."""
+
+        def process_values():
+            found = []
+            for line in self.cd.log_text().splitlines():
+                if not line.startswith('[{"values"'):
+                    continue
+                for v in json.loads(line):
+                    if v.get("plugin") == "kepler_process":
+                        found.append(v)
+            return found
+
+        values = h.wait_for("kepler_process values in write_log JSON", process_values)
+        checked = 0
+        for v in values:
+            meta = v.get("meta", {})
+            for key in ("pid", "command", "container_id", "cgroup_path"):
+                self.assertIn(key, meta, v)
+            self.assertEqual(v["plugin_instance"],
+                             "%s_%d" % (h.sanitize_comm(meta["command"]), meta["pid"]), v)
+            checked += 1
+        print("c: %d kepler_process JSON values carry consistent meta data, e.g. %s"
+              % (checked, json.dumps(values[0]["meta"])), flush=True)
+
+
+if __name__ == "__main__":
+    h.skip_if_unsupported()
+    h.run_tests()
