@@ -20,10 +20,12 @@
 /* Set by user space before load. */
 const volatile bool hw_counters = false;
 
+/* Preallocated: an allocation inside sched_switch, under the runqueue lock,
+ * can deadlock before Linux 6.1's BPF allocator, and costs time on the hot
+ * path anyway. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(map_flags, BPF_F_NO_PREALLOC); /* memory follows live processes */
-  __uint(max_entries, 32768);           /* MaxProcesses */
+  __uint(max_entries, 32768); /* MaxProcesses */
   __type(key, struct proc_key);
   __type(value, struct proc_stats);
 } processes SEC(".maps");

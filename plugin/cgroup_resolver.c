@@ -30,16 +30,18 @@ static int find_v2_mount(const char *proc_root, char *out, size_t len) {
   FILE *f = fopen(path, "re");
   if (!f)
     return -1;
-  char line[1024];
+  char *line = NULL; /* getline: container hosts have very long lines */
+  size_t cap = 0;
   int found = -1;
-  while (found && fgets(line, sizeof(line), f)) {
+  while (found && getline(&line, &cap, f) > 0) {
     char mnt[256];
-    const char *sep = strstr(line, " - cgroup2 ");
-    if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
+    if (strstr(line, " - cgroup2 ") &&
+        sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
       snprintf(out, len, "%s", mnt);
       found = 0;
     }
   }
+  free(line);
   fclose(f);
   return found;
 }

@@ -177,6 +177,8 @@ static struct workload_power *workload_for(struct kepler_core *k,
   memset(slot, 0, sizeof(*slot));
   snprintf(slot->instance, sizeof(slot->instance), "%s", instance);
   slot->workload = *w;
+  if (w->kind != WORKLOAD_CONTAINER) /* a bucket has no single cgroup */
+    slot->workload.cgroup_path[0] = '\0';
   return slot;
 }
 

@@ -9,15 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define ck_assert_watts(got, want)                                             \
-  do {                                                                         \
-    double got_ = (got), want_ = (want);                                       \
-    ck_assert_msg(fabs(got_ - want_) <= 1e-9 * fmax(1, fabs(want_)),           \
-                  "%s = %.17g, want %.17g", #got, got_, want_);                \
-  } while (0)
+#include "testutil.h"
 
 /* --- Fixture: the model of a test, freed even when the test fails ------- */
 
@@ -99,19 +91,19 @@ START_TEST(test_estimate_readme_example) {
   /* package = 12.5 + 25 * 4 + 0.5 * 2, dram = 2 + 1 * 4 (README). */
   ck_assert(p.present[COMPONENT_PACKAGE]);
   ck_assert(p.present[COMPONENT_DRAM]);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 113.5);
-  ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
-  ck_assert_watts(p.dynamic[COMPONENT_PACKAGE], 101.0);
-  ck_assert_watts(p.absolute[COMPONENT_DRAM], 6.0);
-  ck_assert_watts(p.idle[COMPONENT_DRAM], 2.0);
-  ck_assert_watts(p.dynamic[COMPONENT_DRAM], 4.0);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 113.5);
+  ck_assert_close(p.idle[COMPONENT_PACKAGE], 12.5);
+  ck_assert_close(p.dynamic[COMPONENT_PACKAGE], 101.0);
+  ck_assert_close(p.absolute[COMPONENT_DRAM], 6.0);
+  ck_assert_close(p.idle[COMPONENT_DRAM], 2.0);
+  ck_assert_close(p.dynamic[COMPONENT_DRAM], 4.0);
   assert_absent(&p, COMPONENT_CORE);
   assert_absent(&p, COMPONENT_UNCORE);
   assert_absent(&p, COMPONENT_PLATFORM);
   /* No platform: package + dram. */
-  ck_assert_watts(p.total, 119.5);
-  ck_assert_watts(p.total_idle, 14.5);
-  ck_assert_watts(p.total_dynamic, 105.0);
+  ck_assert_close(p.total, 119.5);
+  ck_assert_close(p.total_idle, 14.5);
+  ck_assert_close(p.total_dynamic, 105.0);
 }
 END_TEST
 
@@ -121,13 +113,13 @@ START_TEST(test_estimate_idle_node) {
   zero_features(x);
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 12.5);
-  ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 12.5);
+  ck_assert_close(p.idle[COMPONENT_PACKAGE], 12.5);
   ck_assert(p.dynamic[COMPONENT_PACKAGE] == 0);
-  ck_assert_watts(p.absolute[COMPONENT_DRAM], 2.0);
+  ck_assert_close(p.absolute[COMPONENT_DRAM], 2.0);
   ck_assert(p.dynamic[COMPONENT_DRAM] == 0);
-  ck_assert_watts(p.total, 14.5);
-  ck_assert_watts(p.total_idle, 14.5);
+  ck_assert_close(p.total, 14.5);
+  ck_assert_close(p.total_idle, 14.5);
   ck_assert(p.total_dynamic == 0);
 }
 END_TEST
@@ -142,11 +134,11 @@ START_TEST(test_estimate_idle_independent_of_usage) {
     x[FEATURE_CPU_TIME_MS] = cpu[i];
     struct node_power p;
     estimate(m, x, &p);
-    ck_assert_watts(p.idle[COMPONENT_PACKAGE], 12.5);
-    ck_assert_watts(p.idle[COMPONENT_DRAM], 2.0);
-    ck_assert_watts(p.total_idle, 14.5);
+    ck_assert_close(p.idle[COMPONENT_PACKAGE], 12.5);
+    ck_assert_close(p.idle[COMPONENT_DRAM], 2.0);
+    ck_assert_close(p.total_idle, 14.5);
     /* 26 W per busy thread over both domains. */
-    ck_assert_watts(p.total_dynamic, 26.0 * cpu[i] / 1000);
+    ck_assert_close(p.total_dynamic, 26.0 * cpu[i] / 1000);
   }
 }
 END_TEST
@@ -176,15 +168,15 @@ START_TEST(test_total_platform_wins) {
   struct node_power p;
   estimate(m, x, &p);
   ck_assert(p.present[COMPONENT_PLATFORM]);
-  ck_assert_watts(p.absolute[COMPONENT_PLATFORM], 90.0);
-  ck_assert_watts(p.idle[COMPONENT_PLATFORM], 50.0);
-  ck_assert_watts(p.dynamic[COMPONENT_PLATFORM], 40.0);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 30.0);
-  ck_assert_watts(p.absolute[COMPONENT_DRAM], 4.0);
+  ck_assert_close(p.absolute[COMPONENT_PLATFORM], 90.0);
+  ck_assert_close(p.idle[COMPONENT_PLATFORM], 50.0);
+  ck_assert_close(p.dynamic[COMPONENT_PLATFORM], 40.0);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 30.0);
+  ck_assert_close(p.absolute[COMPONENT_DRAM], 4.0);
   /* Platform contains package and dram: the node is the platform alone. */
-  ck_assert_watts(p.total, 90.0);
-  ck_assert_watts(p.total_idle, 50.0);
-  ck_assert_watts(p.total_dynamic, 40.0);
+  ck_assert_close(p.total, 90.0);
+  ck_assert_close(p.total_idle, 50.0);
+  ck_assert_close(p.total_dynamic, 40.0);
 }
 END_TEST
 
@@ -198,8 +190,8 @@ START_TEST(test_total_platform_only) {
   x[FEATURE_CPU_TIME_MS] = 2000;
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.total, 70.0);
-  ck_assert_watts(p.total_idle, 70.0);
+  ck_assert_close(p.total, 70.0);
+  ck_assert_close(p.total_idle, 70.0);
   ck_assert(p.total_dynamic == 0);
   assert_absent(&p, COMPONENT_PACKAGE);
   assert_absent(&p, COMPONENT_DRAM);
@@ -232,13 +224,13 @@ START_TEST(test_total_core_plus_uncore) {
   struct node_power p;
   estimate(m, x, &p);
   assert_absent(&p, COMPONENT_PACKAGE);
-  ck_assert_watts(p.absolute[COMPONENT_CORE], 13.0);  /* 5 + 8 */
-  ck_assert_watts(p.absolute[COMPONENT_UNCORE], 9.0); /* 3 + 2 * 3 */
-  ck_assert_watts(p.absolute[COMPONENT_DRAM], 2.0);   /* 1 + 1 */
+  ck_assert_close(p.absolute[COMPONENT_CORE], 13.0);  /* 5 + 8 */
+  ck_assert_close(p.absolute[COMPONENT_UNCORE], 9.0); /* 3 + 2 * 3 */
+  ck_assert_close(p.absolute[COMPONENT_DRAM], 2.0);   /* 1 + 1 */
   /* No package: core + uncore stand for it. */
-  ck_assert_watts(p.total, 24.0);
-  ck_assert_watts(p.total_idle, 9.0);
-  ck_assert_watts(p.total_dynamic, 15.0);
+  ck_assert_close(p.total, 24.0);
+  ck_assert_close(p.total_idle, 9.0);
+  ck_assert_close(p.total_dynamic, 15.0);
 }
 END_TEST
 
@@ -263,14 +255,14 @@ START_TEST(test_total_package_not_double_counted) {
   x[FEATURE_CPU_TIME_MS] = 3000;
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 50.0);
-  ck_assert_watts(p.absolute[COMPONENT_CORE], 29.0);
-  ck_assert_watts(p.absolute[COMPONENT_UNCORE], 4.0);
-  ck_assert_watts(p.absolute[COMPONENT_DRAM], 3.0);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 50.0);
+  ck_assert_close(p.absolute[COMPONENT_CORE], 29.0);
+  ck_assert_close(p.absolute[COMPONENT_UNCORE], 4.0);
+  ck_assert_close(p.absolute[COMPONENT_DRAM], 3.0);
   /* Package contains core and uncore: package + dram only. */
-  ck_assert_watts(p.total, 53.0);
-  ck_assert_watts(p.total_idle, 23.0);
-  ck_assert_watts(p.total_dynamic, 30.0);
+  ck_assert_close(p.total, 53.0);
+  ck_assert_close(p.total_idle, 23.0);
+  ck_assert_close(p.total_dynamic, 30.0);
 }
 END_TEST
 
@@ -288,9 +280,9 @@ START_TEST(test_total_dram_only) {
   x[FEATURE_PAGE_CACHE_HIT] = 4e5;
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.total, 3.5);
-  ck_assert_watts(p.total_idle, 1.5);
-  ck_assert_watts(p.total_dynamic, 2.0);
+  ck_assert_close(p.total, 3.5);
+  ck_assert_close(p.total_idle, 1.5);
+  ck_assert_close(p.total_dynamic, 2.0);
 }
 END_TEST
 
@@ -310,14 +302,14 @@ START_TEST(test_dynamic_never_negative) {
   x[FEATURE_CPU_TIME_MS] = 1000;
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 5.0);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 5.0);
   ck_assert(p.dynamic[COMPONENT_PACKAGE] == 0);
   /* The parts still make the whole. */
-  ck_assert_watts(p.idle[COMPONENT_PACKAGE] + p.dynamic[COMPONENT_PACKAGE],
+  ck_assert_close(p.idle[COMPONENT_PACKAGE] + p.dynamic[COMPONENT_PACKAGE],
                   p.absolute[COMPONENT_PACKAGE]);
   ck_assert(p.total_dynamic == 0);
-  ck_assert_watts(p.total, 6.0);
-  ck_assert_watts(p.total_idle + p.total_dynamic, p.total);
+  ck_assert_close(p.total, 6.0);
+  ck_assert_close(p.total_idle + p.total_dynamic, p.total);
 }
 END_TEST
 
@@ -336,11 +328,11 @@ START_TEST(test_negative_bias_clamped) {
   x[FEATURE_CPU_TIME_MS] = 1000;
   struct node_power p;
   estimate(m, x, &p);
-  ck_assert_watts(p.absolute[COMPONENT_PACKAGE], 5.0);
+  ck_assert_close(p.absolute[COMPONENT_PACKAGE], 5.0);
   ck_assert(p.idle[COMPONENT_PACKAGE] == 0);
-  ck_assert_watts(p.dynamic[COMPONENT_PACKAGE], 5.0);
-  ck_assert_watts(p.total, 5.0);
-  ck_assert_watts(p.total_dynamic, 5.0);
+  ck_assert_close(p.dynamic[COMPONENT_PACKAGE], 5.0);
+  ck_assert_close(p.total, 5.0);
+  ck_assert_close(p.total_dynamic, 5.0);
 }
 END_TEST
 
@@ -357,10 +349,10 @@ START_TEST(test_estimate_parts_sum) {
     for (int c = 0; c < COMPONENT_MAX; c++) {
       ck_assert(isfinite(p.absolute[c]) && p.absolute[c] >= 0);
       ck_assert(p.idle[c] >= 0 && p.dynamic[c] >= 0);
-      ck_assert_watts(p.idle[c] + p.dynamic[c], p.absolute[c]);
+      ck_assert_close(p.idle[c] + p.dynamic[c], p.absolute[c]);
     }
-    ck_assert_watts(p.total_idle + p.total_dynamic, p.total);
-    ck_assert_watts(p.total,
+    ck_assert_close(p.total_idle + p.total_dynamic, p.total);
+    ck_assert_close(p.total,
                     p.absolute[COMPONENT_PACKAGE] + p.absolute[COMPONENT_DRAM]);
   }
 }
@@ -414,13 +406,13 @@ START_TEST(test_shares_by_cpu_time) {
   attribute_to_processes(&node, true, ptrs, 3);
   /* 104 W dynamic (25 * 4 + 1 * 4, no cache misses) and 14.5 W idle,
    * shared 10% / 25% / 65%. */
-  ck_assert_watts(node.total_dynamic, 104.0);
-  ck_assert_watts(procs[0].power_dynamic_w, 10.4);
-  ck_assert_watts(procs[1].power_dynamic_w, 26.0);
-  ck_assert_watts(procs[2].power_dynamic_w, 67.6);
-  ck_assert_watts(procs[0].power_idle_w, 1.45);
-  ck_assert_watts(procs[1].power_idle_w, 3.625);
-  ck_assert_watts(procs[2].power_idle_w, 9.425);
+  ck_assert_close(node.total_dynamic, 104.0);
+  ck_assert_close(procs[0].power_dynamic_w, 10.4);
+  ck_assert_close(procs[1].power_dynamic_w, 26.0);
+  ck_assert_close(procs[2].power_dynamic_w, 67.6);
+  ck_assert_close(procs[0].power_idle_w, 1.45);
+  ck_assert_close(procs[1].power_idle_w, 3.625);
+  ck_assert_close(procs[2].power_idle_w, 9.425);
 }
 END_TEST
 
@@ -429,15 +421,15 @@ START_TEST(test_idle_not_split) {
   make_procs(rates, 2);
   struct node_power node = manual_node(40, 20);
   attribute_to_processes(&node, false, ptrs, 2);
-  ck_assert_watts(procs[0].power_dynamic_w, 5.0);
-  ck_assert_watts(procs[1].power_dynamic_w, 15.0);
+  ck_assert_close(procs[0].power_dynamic_w, 5.0);
+  ck_assert_close(procs[1].power_dynamic_w, 15.0);
   ck_assert(procs[0].power_idle_w == 0);
   ck_assert(procs[1].power_idle_w == 0);
 
   attribute_to_processes(&node, true, ptrs, 2);
-  ck_assert_watts(procs[0].power_idle_w, 10.0);
-  ck_assert_watts(procs[1].power_idle_w, 30.0);
-  ck_assert_watts(procs[0].power_dynamic_w, 5.0);
+  ck_assert_close(procs[0].power_idle_w, 10.0);
+  ck_assert_close(procs[1].power_idle_w, 30.0);
+  ck_assert_close(procs[0].power_dynamic_w, 5.0);
 }
 END_TEST
 
@@ -446,8 +438,8 @@ START_TEST(test_single_process_gets_everything) {
   make_procs(rates, 1);
   struct node_power node = manual_node(33.3, 66.6);
   attribute_to_processes(&node, true, ptrs, 1);
-  ck_assert_watts(procs[0].power_dynamic_w, 66.6);
-  ck_assert_watts(procs[0].power_idle_w, 33.3);
+  ck_assert_close(procs[0].power_dynamic_w, 66.6);
+  ck_assert_close(procs[0].power_idle_w, 33.3);
 }
 END_TEST
 
@@ -482,10 +474,10 @@ START_TEST(test_idle_processes_get_nothing) {
   ck_assert(procs[0].power_dynamic_w == 0 && procs[0].power_idle_w == 0);
   ck_assert(procs[2].power_dynamic_w == 0 && procs[2].power_idle_w == 0);
   ck_assert(procs[4].power_dynamic_w == 0 && procs[4].power_idle_w == 0);
-  ck_assert_watts(procs[1].power_dynamic_w, 25.0);
-  ck_assert_watts(procs[3].power_dynamic_w, 75.0);
-  ck_assert_watts(procs[1].power_idle_w, 2.0);
-  ck_assert_watts(procs[3].power_idle_w, 6.0);
+  ck_assert_close(procs[1].power_dynamic_w, 25.0);
+  ck_assert_close(procs[3].power_dynamic_w, 75.0);
+  ck_assert_close(procs[1].power_idle_w, 2.0);
+  ck_assert_close(procs[3].power_idle_w, 6.0);
 }
 END_TEST
 
@@ -498,10 +490,10 @@ START_TEST(test_only_cpu_time_counts) {
   procs[1].rate[FEATURE_NET_RX_IRQ] = 5;
   struct node_power node = manual_node(10, 50);
   attribute_to_processes(&node, true, ptrs, 2);
-  ck_assert_watts(procs[0].power_dynamic_w, 25.0);
-  ck_assert_watts(procs[1].power_dynamic_w, 25.0);
-  ck_assert_watts(procs[0].power_idle_w, 5.0);
-  ck_assert_watts(procs[1].power_idle_w, 5.0);
+  ck_assert_close(procs[0].power_dynamic_w, 25.0);
+  ck_assert_close(procs[1].power_dynamic_w, 25.0);
+  ck_assert_close(procs[0].power_idle_w, 5.0);
+  ck_assert_close(procs[1].power_idle_w, 5.0);
 }
 END_TEST
 
@@ -582,12 +574,12 @@ START_TEST(test_conservation_with_model) {
   attribute_to_processes(&node, false, ptrs, 200);
   for (size_t i = 0; i < 200; i++)
     dyn[i] = procs[i].power_dynamic_w;
-  ck_assert_watts(sum_of(dyn, 200), node.total_dynamic);
+  ck_assert_close(sum_of(dyn, 200), node.total_dynamic);
   /* Twice the CPU time, twice the share. */
   for (size_t i = 0; i < 200; i++)
     for (size_t j = 0; j < 200; j++)
       if (rates[j] == 2 * rates[i] && rates[i] > 0)
-        ck_assert_watts(dyn[j], 2 * dyn[i]);
+        ck_assert_close(dyn[j], 2 * dyn[i]);
 }
 END_TEST
 
@@ -627,9 +619,5 @@ static Suite *attribution_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(attribution_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(attribution_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define ID1 "4f1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -449,9 +450,5 @@ static Suite *cgroup_identity_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(cgroup_identity_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(cgroup_identity_suite());
 }

@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 /* Buffers are filled with this first: a byte still holding it was not
  * written. */
@@ -351,9 +350,5 @@ static Suite *metric_name_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(metric_name_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(metric_name_suite());
 }

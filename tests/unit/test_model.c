@@ -7,19 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #ifndef KEPLER_SRCDIR
 #define KEPLER_SRCDIR "."
 #endif
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define ck_assert_watts(got, want)                                             \
-  do {                                                                         \
-    double got_ = (got), want_ = (want);                                       \
-    ck_assert_msg(fabs(got_ - want_) <= 1e-9 * fmax(1, fabs(want_)),           \
-                  "%s = %.17g, want %.17g", #got, got_, want_);                \
-  } while (0)
 
 static struct power_model *load_ok(const char *text) {
   char err[512] = "";
@@ -125,7 +117,7 @@ static const double vectors[][FEATURE_MAX] = {
 START_TEST(test_predict_multi) {
   struct power_model *m = load_ok(multi_yaml);
   ck_assert_str_eq(model_name(m), "test-linear");
-  ck_assert_watts(model_mae_watts(m), 12.0);
+  ck_assert_close(model_mae_watts(m), 12.0);
   ck_assert(model_has_component(m, COMPONENT_PACKAGE));
   ck_assert(model_has_component(m, COMPONENT_CORE));
   ck_assert(!model_has_component(m, COMPONENT_UNCORE));
@@ -133,14 +125,14 @@ START_TEST(test_predict_multi) {
   ck_assert(model_has_component(m, COMPONENT_PLATFORM));
   for (size_t v = 0; v < ARRAY_SIZE(vectors); v++) {
     for (size_t s = 0; s < ARRAY_SIZE(multi_spec); s++)
-      ck_assert_watts(model_predict(m, multi_spec[s].c, vectors[v]),
+      ck_assert_close(model_predict(m, multi_spec[s].c, vectors[v]),
                       expect(&multi_spec[s], vectors[v]));
-    ck_assert_watts(model_predict(m, COMPONENT_UNCORE, vectors[v]), 0);
+    ck_assert_close(model_predict(m, COMPONENT_UNCORE, vectors[v]), 0);
   }
   /* Spot checks by hand: package at 4 busy threads is 12.5 + 25 * 4. */
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, vectors[1]), 112.5);
-  ck_assert_watts(model_predict(m, COMPONENT_PLATFORM, vectors[1]), 200);
-  ck_assert_watts(model_predict(m, COMPONENT_CORE, vectors[2]), 24);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, vectors[1]), 112.5);
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, vectors[1]), 200);
+  ck_assert_close(model_predict(m, COMPONENT_CORE, vectors[2]), 24);
   model_free(m);
 }
 END_TEST
@@ -151,7 +143,7 @@ START_TEST(test_default_model) {
   struct power_model *m = NULL;
   ck_assert_msg(model_load_file(path, &m, err, sizeof err) == 0, "%s", err);
   ck_assert_str_eq(model_name(m), "default-v1");
-  ck_assert_watts(model_mae_watts(m), -1);
+  ck_assert_close(model_mae_watts(m), -1);
   ck_assert(model_has_component(m, COMPONENT_PACKAGE));
   ck_assert(model_has_component(m, COMPONENT_DRAM));
   ck_assert(!model_has_component(m, COMPONENT_CORE));
@@ -167,17 +159,17 @@ START_TEST(test_default_model) {
   const struct spec dram = {
       COMPONENT_DRAM, 2.0, 1, {{FEATURE_CPU_TIME_MS, 1.0, 1000}}};
   for (size_t v = 0; v < ARRAY_SIZE(vectors); v++) {
-    ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, vectors[v]),
+    ck_assert_close(model_predict(m, COMPONENT_PACKAGE, vectors[v]),
                     expect(&package, vectors[v]));
-    ck_assert_watts(model_predict(m, COMPONENT_DRAM, vectors[v]),
+    ck_assert_close(model_predict(m, COMPONENT_DRAM, vectors[v]),
                     expect(&dram, vectors[v]));
-    ck_assert_watts(model_predict(m, COMPONENT_PLATFORM, vectors[v]), 0);
+    ck_assert_close(model_predict(m, COMPONENT_PLATFORM, vectors[v]), 0);
   }
   /* Idle: 10 W + 2 W; 4 busy threads add 40 W and 4 W. */
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, vectors[0]), 10);
-  ck_assert_watts(model_predict(m, COMPONENT_DRAM, vectors[0]), 2);
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, vectors[1]), 50);
-  ck_assert_watts(model_predict(m, COMPONENT_DRAM, vectors[1]), 6);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, vectors[0]), 10);
+  ck_assert_close(model_predict(m, COMPONENT_DRAM, vectors[0]), 2);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, vectors[1]), 50);
+  ck_assert_close(model_predict(m, COMPONENT_DRAM, vectors[1]), 6);
   model_free(m);
 }
 END_TEST
@@ -194,7 +186,7 @@ START_TEST(test_scale_zero_skipped) {
               "      cpu_cycles: { weight: 1, scale: 1e9 }\n");
   double x[FEATURE_MAX] = {
       [FEATURE_CPU_TIME_MS] = 1e6, [FEATURE_CPU_CYCLES] = 2e9};
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 7);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 7);
   ck_assert(!model_uses_feature(m, FEATURE_CPU_TIME_MS));
   ck_assert(model_uses_feature(m, FEATURE_CPU_CYCLES));
   model_free(m);
@@ -212,10 +204,10 @@ START_TEST(test_defaults) {
                                   "      cpu_cycles: { weight: 2 }\n"
                                   "  uncore: {}\n");
   double x[FEATURE_MAX] = {[FEATURE_CPU_CYCLES] = 3};
-  ck_assert_watts(model_predict(m, COMPONENT_CORE, x), 6);
+  ck_assert_close(model_predict(m, COMPONENT_CORE, x), 6);
   ck_assert(model_has_component(m, COMPONENT_UNCORE));
-  ck_assert_watts(model_predict(m, COMPONENT_UNCORE, x), 0);
-  ck_assert_watts(model_mae_watts(m), -1);
+  ck_assert_close(model_predict(m, COMPONENT_UNCORE, x), 0);
+  ck_assert_close(model_mae_watts(m), -1);
   model_free(m);
 }
 END_TEST
@@ -244,14 +236,14 @@ START_TEST(test_clamp) {
     double d = model_predict(m, COMPONENT_DRAM, x);
     ck_assert(p >= 0 && !signbit(p));
     ck_assert(d >= 0 && !signbit(d));
-    ck_assert_watts(p, expect(&package, x));
-    ck_assert_watts(d, expect(&dram, x));
+    ck_assert_close(p, expect(&package, x));
+    ck_assert_close(d, expect(&dram, x));
   }
   double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = 3000};
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 10);
-  ck_assert_watts(model_predict(m, COMPONENT_DRAM, x), 0);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 10);
+  ck_assert_close(model_predict(m, COMPONENT_DRAM, x), 0);
   x[FEATURE_CPU_TIME_MS] = 1000;
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 0);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 0);
   model_free(m);
 }
 END_TEST
@@ -274,18 +266,18 @@ START_TEST(test_non_finite) {
               "      cpu_cycles: { weight: 1e308, scale: 1e-300 }\n"
               "      cpu_instructions: { weight: -1e308, scale: 1e-300 }\n");
   double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = NAN};
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 5);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 5);
   x[FEATURE_CPU_TIME_MS] = INFINITY;
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 5);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 5);
   x[FEATURE_CPU_TIME_MS] = -INFINITY;
-  ck_assert_watts(model_predict(m, COMPONENT_PACKAGE, x), 5);
+  ck_assert_close(model_predict(m, COMPONENT_PACKAGE, x), 5);
   /* A sum that overflows to inf, or to inf - inf = NaN, gives 0. */
   x[FEATURE_CPU_CYCLES] = 1e10;
-  ck_assert_watts(model_predict(m, COMPONENT_DRAM, x), 0);
+  ck_assert_close(model_predict(m, COMPONENT_DRAM, x), 0);
   x[FEATURE_CPU_INSTRUCTIONS] = 1e10;
   double p = model_predict(m, COMPONENT_CORE, x);
   ck_assert(isfinite(p));
-  ck_assert_watts(p, 0);
+  ck_assert_close(p, 0);
   model_free(m);
 }
 END_TEST
@@ -296,15 +288,15 @@ START_TEST(test_missing_component) {
                                   "components:\n"
                                   "  dram: { bias: 7 }\n");
   const double *x = vectors[2];
-  ck_assert_watts(model_predict(m, COMPONENT_DRAM, x), 7);
+  ck_assert_close(model_predict(m, COMPONENT_DRAM, x), 7);
   for (int c = 0; c < COMPONENT_MAX; c++)
     if (c != COMPONENT_DRAM) {
       ck_assert(!model_has_component(m, c));
-      ck_assert_watts(model_predict(m, c, x), 0);
+      ck_assert_close(model_predict(m, c, x), 0);
     }
-  ck_assert_watts(model_predict(m, COMPONENT_MAX, x), 0);
+  ck_assert_close(model_predict(m, COMPONENT_MAX, x), 0);
   ck_assert(!model_has_component(m, COMPONENT_MAX));
-  ck_assert_watts(model_predict(NULL, COMPONENT_DRAM, x), 0);
+  ck_assert_close(model_predict(NULL, COMPONENT_DRAM, x), 0);
   model_free(m);
   model_free(NULL);
 }
@@ -335,7 +327,7 @@ START_TEST(test_uses_feature) {
   ck_assert(!model_uses_feature(m, FEATURE_MAX));
   ck_assert(!model_uses_feature(NULL, FEATURE_CPU_CYCLES));
   double x[FEATURE_MAX] = {[FEATURE_BLOCK_IRQ] = 8};
-  ck_assert_watts(model_predict(m, COMPONENT_PLATFORM, x), 2);
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x), 2);
   model_free(m);
 }
 END_TEST
@@ -360,10 +352,10 @@ START_TEST(test_mae) {
              "components: { package: { bias: 1 } }\n",
              cases[i].error);
     struct power_model *m = load_ok(text);
-    ck_assert_watts(model_mae_watts(m), cases[i].mae);
+    ck_assert_close(model_mae_watts(m), cases[i].mae);
     model_free(m);
   }
-  ck_assert_watts(model_mae_watts(NULL), -1);
+  ck_assert_close(model_mae_watts(NULL), -1);
 }
 END_TEST
 
@@ -617,9 +609,5 @@ static Suite *model_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(model_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_suite(model_suite());
 }
