@@ -4,8 +4,9 @@
  * Per process (thread group) the programs keep cumulative counters: on-CPU
  * time, hardware counters, softirqs, page cache hits. User space reads the
  * map each interval and takes deltas; nothing is ever drained, so no slice is
- * lost between samples. A slice is measured from the previous switch on the
- * same CPU (per-CPU state), so the hot path does one hash lookup. */
+ * lost between samples. A slice is the scheduler's own runtime of the task
+ * since it was switched in on this CPU (per-CPU state): no clock read, which
+ * costs more than the rest of the program in VMs, and one hash lookup. */
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -84,6 +85,7 @@ process_of(struct task_struct *task, const struct proc_key *key) {
   if (task->signal->live.counter == 0)
     init.flags |= PROC_EXITED;
   bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader->comm);
+  init.cgroup_stale = 1; /* read at its first switch-out, as `current` */
   long err = bpf_map_update_elem(&processes, key, &init, BPF_NOEXIST);
   if (err == -E2BIG) {
     count_error(KEPLER_ERR_MAP_FULL);
@@ -122,8 +124,6 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
   if (!cs)
     return 0;
 
-  __u64 now = bpf_ktime_get_ns();
-  __u64 slice = cs->last_switch_ns ? now - cs->last_switch_ns : 0;
   __u64 hw[KEPLER_HW_MAX] = {};
   if (hw_counters) {
     hw[KEPLER_HW_CYCLES] = hw_delta(&hw_cycles, cs, KEPLER_HW_CYCLES);
@@ -133,11 +133,17 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
         hw_delta(&hw_cache_misses, cs, KEPLER_HW_CACHE_MISSES);
   }
 
-  if (prev->tgid == 0) {
-    cs->idle_ns += slice; /* the idle task is node idle time, not a process */
-  } else {
-    struct proc_key key;
-    key_of(prev, &key);
+  int prev_tgid = prev->tgid;
+  if (prev_tgid != 0) { /* the idle task is not a process */
+    /* prev was `next` at the last switch on this CPU: its key and runtime
+     * then are known. Not so only for the first switch after loading. */
+    bool known = cs->cur_tid == (__u32)prev->pid;
+    struct proc_key key = cs->cur;
+    if (!known)
+      key_of(prev, &key);
+    __u64 runtime = prev->se.sum_exec_runtime;
+    __u64 slice =
+        known && runtime > cs->cur_runtime ? runtime - cs->cur_runtime : 0;
     struct proc_stats *st = process_of(prev, &key);
     if (st) {
       __sync_fetch_and_add(&st->cpu_ns, slice);
@@ -148,12 +154,17 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
         __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
                              hw[KEPLER_HW_CACHE_MISSES]);
       }
-      /* prev is still `current` here: its cgroup, cheaply. */
-      st->cgroup_id = bpf_get_current_cgroup_id();
+      /* prev is still `current` here. Only after a cgroup move: the helper
+       * is not free and moves are rare. */
+      if (st->cgroup_stale) {
+        st->cgroup_stale = 0;
+        st->cgroup_id = bpf_get_current_cgroup_id();
+      }
     }
   }
 
-  cs->last_switch_ns = now;
+  cs->cur_tid = next->pid;
+  cs->cur_runtime = next->se.sum_exec_runtime;
   if (next->tgid == 0) {
     cs->cur.tgid = 0;
     cs->cur.start_ns = 0;
@@ -174,6 +185,19 @@ int BPF_PROG(kepler_process_exit, struct task_struct *task) {
   struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
   if (st) /* no other writer of flags once the entry exists */
     st->flags |= PROC_EXITED;
+  return 0;
+}
+
+/* A task moved to another cgroup (a container runtime places its init this
+ * way): re-read the process's cgroup at its next switch-out. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(kepler_cgroup_attach, void *dst_cgrp, const char *path,
+             struct task_struct *task) {
+  struct proc_key key;
+  key_of(task, &key);
+  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
+  if (st)
+    st->cgroup_stale = 1;
   return 0;
 }
 

@@ -48,17 +48,20 @@ struct proc_stats {
   __u64 hw[KEPLER_HW_MAX]; /* multiplexing-corrected */
   __u64 softirq[KEPLER_IRQ_MAX];
   __u64 page_cache_hit;
-  __u64 cgroup_id; /* cgroup v2 id at the last switch-out */
+  __u64 cgroup_id;    /* cgroup v2 id */
+  __u32 cgroup_stale; /* moved: sched_switch re-reads cgroup_id */
   __u32 flags;
   char comm[KEPLER_COMM_LEN];
 };
 
-/* Per-CPU scheduler state: the time of the last switch on this CPU and who
- * has run since, so a slice is measured without a per-task hash lookup. */
+/* Per-CPU scheduler state: who was switched in last, and that task's
+ * scheduler runtime then, so the slice it ran is known at its switch-out
+ * without a clock read or a per-task hash lookup. */
 struct cpu_state {
-  __u64 last_switch_ns;
-  __u64 idle_ns;       /* cumulative time pid 0 ran on this CPU */
-  struct proc_key cur; /* task switched in at last_switch_ns; tgid 0: idle */
+  struct proc_key cur; /* process switched in last; tgid 0: idle */
+  __u32 cur_tid;
+  __u32 pad;
+  __u64 cur_runtime; /* its se.sum_exec_runtime at switch-in (ns) */
   __u64 hw_value[KEPLER_HW_MAX];
   __u64 hw_enabled[KEPLER_HW_MAX];
   __u64 hw_running[KEPLER_HW_MAX];

@@ -3,7 +3,7 @@
  *
  * Why not a generated vmlinux.h: it is megabytes, ties the build to the build
  * host's running kernel (distro build daemons often have no
- * /sys/kernel/btf/vmlinux), and we read five fields. preserve_access_index
+ * /sys/kernel/btf/vmlinux), and we read seven fields. preserve_access_index
  * makes libbpf relocate every access against the running kernel's BTF at
  * load time, so field offsets here do not matter, only names and types. */
 #ifndef KEPLER_CORE_H
@@ -19,8 +19,13 @@ struct signal_struct {
   atomic_t live; /* threads alive; 0 once the last one is in do_exit() */
 } __attribute__((preserve_access_index));
 
+struct sched_entity {
+  __u64 sum_exec_runtime; /* ns on CPU, updated before sched_switch fires */
+} __attribute__((preserve_access_index));
+
 struct task_struct {
   unsigned int flags;
+  struct sched_entity se;
   int pid;
   int tgid;
   __u64 start_time; /* CLOCK_MONOTONIC ns */

@@ -222,6 +222,7 @@ static int attach_all(struct bpf_sampler *s, char *err, size_t errlen) {
       {k->progs.kepler_sched_switch, &k->links.kepler_sched_switch, NULL},
       {k->progs.kepler_process_exit, &k->links.kepler_process_exit, NULL},
       {k->progs.kepler_process_exec, &k->links.kepler_process_exec, NULL},
+      {k->progs.kepler_cgroup_attach, &k->links.kepler_cgroup_attach, NULL},
       {k->progs.kepler_softirq_entry, &k->links.kepler_softirq_entry,
        &s->available.softirq},
       {k->progs.kepler_page_accessed, &k->links.kepler_page_accessed,
@@ -381,9 +382,26 @@ static int read_by_key(struct bpf_sampler *s, int fd) {
   return 0;
 }
 
+/* How long the task on a CPU has run since it was switched in: its runtime
+ * now (from schedstat, updated at every tick) minus its runtime then. */
+static uint64_t running_since(const struct cpu_state *c) {
+  if (c->cur.tgid == 0 || c->cur_tid == 0)
+    return 0;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%u/task/%u/schedstat", c->cur.tgid,
+           c->cur_tid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0; /* gone, or a kernel without CONFIG_SCHED_INFO */
+  unsigned long long runtime = 0;
+  int n = fscanf(f, "%llu", &runtime);
+  fclose(f);
+  return n == 1 && runtime > c->cur_runtime ? runtime - c->cur_runtime : 0;
+}
+
 int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
                  size_t *nprocs, struct node_sample *node) {
-  /* The map first, then the per-CPU state: a slice that ends between the
+  /* The map first, then the running slices: a slice that ends between the
    * two reads is in neither and is counted at the next sample. The other
    * order would count it twice (in the map and as in flight). */
   s->nprocs = 0;
@@ -398,24 +416,17 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
     return rc;
 
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
-  uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   memset(node, 0, sizeof(*node));
-  node->mono_ns = now;
+  node->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   __u32 zero = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_states), &zero,
                           s->cpus))
     return -errno;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
     const struct cpu_state *c = &s->cpus[cpu];
-    uint64_t running = c->last_switch_ns && now > c->last_switch_ns
-                           ? now - c->last_switch_ns
-                           : 0;
-    node->idle_ns += c->idle_ns;
     s->inflight[cpu].key = c->cur;
-    s->inflight[cpu].ns = running;
-    if (c->cur.tgid == 0)
-      node->idle_ns += running;
+    s->inflight[cpu].ns = running_since(c);
   }
   node->inflight = s->inflight;
   node->ncpu_slots = s->ncpus;

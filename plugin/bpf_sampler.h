@@ -38,7 +38,6 @@ struct inflight_slice {
 
 struct node_sample {
   uint64_t mono_ns; /* CLOCK_MONOTONIC time of the sample */
-  uint64_t idle_ns; /* cumulative idle time over all CPUs, in-flight included */
   uint64_t errors[KEPLER_ERR_MAX];
   const struct inflight_slice *inflight; /* ncpu_slots entries */
   unsigned ncpu_slots;

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bpf_sampler.h"
 #include "cgroup_resolver.h"
 #include "default_model.h"
 #include "log.h"
 #include "model.h"
+#include "node_cpu.h"
 
 #define REAP_BATCH 256
 
@@ -22,7 +22,8 @@ struct kepler_core {
   struct cgroup_resolver *resolver;
   struct power_model *model;
   bool available[FEATURE_MAX];
-  uint64_t last_mono_ns, last_idle_ns;
+  uint64_t last_mono_ns;
+  struct cpu_times last_cpu;
   uint32_t generation;
   double energy_j, energy_dynamic_j, energy_idle_j;
   /* Workloads sorted by instance, so a process finds its own by bsearch. */
@@ -108,6 +109,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->available[FEATURE_NET_TX_IRQ] = have->softirq;
   k->available[FEATURE_BLOCK_IRQ] = have->softirq;
   k->last_mono_ns = monotonic_ns();
+  node_cpu_read("/proc", &k->last_cpu);
   announce(k);
   *out = k;
   return 0;
@@ -254,11 +256,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   double dt = (double)(node.mono_ns - k->last_mono_ns) / 1e9;
   if (dt <= 0)
     return -1;
-  uint64_t idle =
-      node.idle_ns > k->last_idle_ns ? node.idle_ns - k->last_idle_ns : 0;
   k->last_mono_ns = node.mono_ns;
-  k->last_idle_ns =
-      node.idle_ns > k->last_idle_ns ? node.idle_ns : k->last_idle_ns;
   if (proc_table_update(k->procs, samples, n, node.inflight, node.ncpu_slots,
                         dt))
     return -1;
@@ -289,10 +287,11 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   k->energy_j += r->node.total * dt;
   k->energy_dynamic_j += r->node.total_dynamic * dt;
   k->energy_idle_j += r->node.total_idle * dt;
-  long online = sysconf(_SC_NPROCESSORS_ONLN);
-  double capacity = (double)(online > 0 ? online : 1) * dt * 1e9;
-  double util = 100.0 * (1.0 - (double)idle / capacity);
-  r->cpu_utilization_pct = util < 0 ? 0 : util > 100 ? 100 : util;
+  struct cpu_times cpu;
+  if (node_cpu_read("/proc", &cpu) == 0) {
+    r->cpu_utilization_pct = node_cpu_utilization(&k->last_cpu, &cpu);
+    k->last_cpu = cpu;
+  }
   r->dt_s = dt;
   r->energy_j = k->energy_j;
   r->energy_dynamic_j = k->energy_dynamic_j;
