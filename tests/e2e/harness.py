@@ -302,6 +302,18 @@ def cgroup2_mount():
     raise AssertionError("no cgroup2 mount in /proc/self/mountinfo")
 
 
+def cgroup1_mount(controller):
+    """Mount point of the cgroup v1 hierarchy holding controller, or None
+    (pure cgroup v2 machines have none)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = right.split()
+            if fields[0:1] == ["cgroup"] and controller in fields[2].split(","):
+                return _unescape_mount(left.split()[4])
+    return None
+
+
 def cgroup_of(pid):
     """The cgroup v2 path of a process (the '0::' line of /proc/PID/cgroup)."""
     try:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""End-to-end test: the kepler plugin without the right to use BPF.
+"""End-to-end test: the kepler plugin where BPF cannot be used, made real.
 
-collectd runs under `capsh --drop=cap_bpf,cap_perfmon,cap_sys_admin --`, which
-removes those capabilities from the bounding set, so the exec'd daemon lacks
-them even as root. The plugin's init must fail with one error line naming the
-missing capability, and collectd must keep running its other plugins.
+- NoCapabilities: collectd runs under `capsh --drop=cap_bpf,cap_perfmon,
+  cap_sys_admin --`, which removes those capabilities from the bounding set,
+  so the exec'd daemon lacks them even as root.
+- NoBtf: collectd runs in a private mount namespace where /sys/kernel/btf is
+  an empty tmpfs, as on a kernel built without CONFIG_DEBUG_INFO_BTF.
+Either way the plugin's init must fail with one error line naming what is
+missing, and collectd must keep running its other plugins.
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 """
 
@@ -21,8 +24,20 @@ import harness as h  # noqa: E402
 DROP = "cap_bpf,cap_perfmon,cap_sys_admin"
 
 
-class NoBpfTest(unittest.TestCase):
+class DisabledPlugin:
+    """The checks both cases share; a subclass says how BPF is taken away."""
     cd = None
+    name = None
+    missing = None  # what the error line must name
+
+    @classmethod
+    def prefix(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def check_environment(cls):
+        """Fail unless the daemon really runs without what is taken away."""
+        raise NotImplementedError
 
     @classmethod
     def _cleanup(cls):
@@ -32,12 +47,7 @@ class NoBpfTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.addClassCleanup(cls._cleanup)
-        capsh = shutil.which("capsh")
-        if not capsh:
-            raise AssertionError("capsh not found (Debian package libcap2-bin)")
-        # bash -c 'exec "$0" "$@"' COLLECTD -f -C conf: the Popen pid becomes collectd.
-        prefix = [capsh, "--drop=" + DROP, "--", "-c", 'exec "$0" "$@"']
-        cls.cd = h.Collectd(kepler_config='  IdlePower "split"', prefix=prefix, name="nobpf")
+        cls.cd = h.Collectd(kepler_config='  IdlePower "split"', prefix=cls.prefix(), name=cls.name)
         cls.cd.start()
         daemon = os.path.realpath(h.collectd_path())
 
@@ -46,23 +56,14 @@ class NoBpfTest(unittest.TestCase):
             exe = h.proc_exe(cls.cd.pid)
             return exe is not None and os.path.realpath(exe) == daemon
 
-        h.wait_for("capsh to exec %s (pid %d)" % (daemon, cls.cd.pid), execd, interval=0.01,
+        # The wrapper execs the daemon: the Popen pid becomes collectd.
+        h.wait_for("the wrapper to exec %s (pid %d)" % (daemon, cls.cd.pid), execd, interval=0.01,
                    seen=lambda: h.proc_exe(cls.cd.pid))
-        cls.capeff = h.proc_cap_eff(cls.cd.pid)
-        if cls.capeff & (1 << h.CAP_BPF):
-            raise AssertionError("capsh did not drop CAP_BPF: collectd (pid %d) CapEff %016x"
-                                 % (cls.cd.pid, cls.capeff))
+        cls.check_environment()
         cls.cd.wait_started()
         cls.t_init = time.time()  # every plugin's init has run
         # Keep the daemon running for 3 more intervals before looking at the log.
         cls.load_rows = cls.cd.wait_rows("load", "load", 3, after=cls.t_init)
-
-    def test_a_capabilities_dropped(self):
-        """The daemon runs without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN."""
-        print("a: collectd pid %d CapEff %016x" % (self.cd.pid, self.capeff), flush=True)
-        for name, bit in (("CAP_BPF", h.CAP_BPF), ("CAP_PERFMON", h.CAP_PERFMON),
-                          ("CAP_SYS_ADMIN", h.CAP_SYS_ADMIN)):
-            self.assertFalse(self.capeff & (1 << bit), "%s (bit %d) still effective" % (name, bit))
 
     def test_b_other_plugins_keep_running(self):
         """load keeps writing rows after kepler's init failed; collectd lives."""
@@ -73,15 +74,15 @@ class NoBpfTest(unittest.TestCase):
         self.assertTrue(all(b > a for a, b in zip(epochs, epochs[1:])), "load epochs not increasing: %s" % epochs)
         self.cd.assert_alive()
 
-    def test_c_one_error_line_naming_cap_bpf(self):
-        """Exactly one error line from kepler, naming CAP_BPF; collectd
-        reports the failed init."""
+    def test_c_one_error_line_naming_what_is_missing(self):
+        """Exactly one error line from kepler, naming what is missing;
+        collectd reports the failed init."""
         entries = self.cd.log_entries()
         kepler_errors = [m for sev, m in entries if sev == "error" and m.startswith("kepler:")]
         print("c: kepler error lines: %r" % kepler_errors, flush=True)
         self.assertEqual(len(kepler_errors), 1, "expected exactly one '[error] kepler:' line; log:\n%s"
                          % self.cd.log_text())
-        self.assertIn("CAP_BPF", kepler_errors[0])
+        self.assertIn(self.missing, kepler_errors[0])
         failed = [m for sev, m in entries if sev == "error" and "Initialization of plugin `kepler' failed" in m]
         self.assertEqual(len(failed), 1, "collectd did not report kepler's failed init; log:\n%s"
                          % self.cd.log_text())
@@ -106,6 +107,51 @@ class NoBpfTest(unittest.TestCase):
               % (time.monotonic() - t0, self.cd.proc.returncode, expected), flush=True)
         self.assertEqual(self.cd.proc.returncode, expected, "collectd exit status; log:\n%s" % self.cd.log_tail())
         self.assertIn("Exiting normally", log)
+
+
+class NoCapabilities(DisabledPlugin, unittest.TestCase):
+    name = "nocaps"
+    missing = "CAP_BPF"
+
+    @classmethod
+    def prefix(cls):
+        capsh = shutil.which("capsh")
+        if not capsh:
+            raise AssertionError("capsh not found (Debian package libcap2-bin)")
+        return [capsh, "--drop=" + DROP, "--", "-c", 'exec "$0" "$@"']
+
+    @classmethod
+    def check_environment(cls):
+        cls.capeff = h.proc_cap_eff(cls.cd.pid)
+        print("a: collectd pid %d CapEff %016x" % (cls.cd.pid, cls.capeff), flush=True)
+        for name, bit in (("CAP_BPF", h.CAP_BPF), ("CAP_PERFMON", h.CAP_PERFMON),
+                          ("CAP_SYS_ADMIN", h.CAP_SYS_ADMIN)):
+            if cls.capeff & (1 << bit):
+                raise AssertionError("capsh did not drop %s: collectd (pid %d) CapEff %016x"
+                                     % (name, cls.cd.pid, cls.capeff))
+
+
+class NoBtf(DisabledPlugin, unittest.TestCase):
+    name = "nobtf"
+    missing = "/sys/kernel/btf/vmlinux"
+
+    @classmethod
+    def prefix(cls):
+        unshare = shutil.which("unshare")
+        if not unshare:
+            raise AssertionError("unshare not found (Debian package util-linux)")
+        hide = 'mount -t tmpfs kepler_e2e_no_btf /sys/kernel/btf && exec "$0" "$@"'
+        return [unshare, "--mount", "--propagation", "private", "sh", "-c", hide]
+
+    @classmethod
+    def check_environment(cls):
+        root = "/proc/%d/root/sys/kernel/btf/vmlinux" % cls.cd.pid
+        print("a: collectd pid %d sees %s: %s" % (cls.cd.pid, "/sys/kernel/btf/vmlinux",
+                                                  os.path.exists(root)), flush=True)
+        if os.path.exists(root):
+            raise AssertionError("the daemon still sees /sys/kernel/btf/vmlinux")
+        if not os.path.exists("/sys/kernel/btf/vmlinux"):
+            raise AssertionError("the test's own namespace lost /sys/kernel/btf/vmlinux")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 """End-to-end test of options users change, with the real daemon:
 MaxProcesses (a full in-kernel table is counted, never silent), IdlePower
 "node" (idle power stays at node level), and meta data through a JSON writer
-(write_log Format JSON).
+(write_log Format JSON); and a container visible only in a cgroup v1
+hierarchy (docker's cgroupfs driver on a hybrid host).
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 """
 
@@ -42,6 +43,18 @@ class OptionsTest(unittest.TestCase):
         cls.cd.wait_started()
         tmp = cls.cd.tmp
         sleeper = h.named_copy(tmp, os.path.realpath(shutil.which("sleep")), "ksleep")
+        # A docker (cgroupfs driver) container in the v1 cpu hierarchy only:
+        # its v2 cgroup stays the root. Started first, so it has a table
+        # entry before the sleepers fill the table.
+        cls.v1_id = os.urandom(32).hex()
+        cls.v1_mount = h.cgroup1_mount("cpu")
+        if cls.v1_mount:
+            parent = h.make_cgroup(os.path.join(cls.v1_mount, "kepler_e2e_%s" % os.urandom(4).hex()))
+            cgroup = h.make_cgroup(os.path.join(parent, "docker"))
+            cgroup = h.make_cgroup(os.path.join(cgroup, cls.v1_id))
+            cls.v1_burner = h.spawn_in_cgroup([h.named_burner(tmp, "kburn_v1")], cgroup)
+            cls.procs.append(cls.v1_burner)
+            cls.cd.wait_dir("kepler_container-" + cls.v1_id)
         # Each runs to its first sleep, is switched out, and wants an entry.
         for _ in range(SLEEPERS):
             cls.procs.append(h.spawn_in_cgroup([sleeper, "60"]))
@@ -85,6 +98,24 @@ class OptionsTest(unittest.TestCase):
         print("b: node idle %.3f W; %d process/container rows have total == dynamic"
               % (idle[-1], compared), flush=True)
         self.assertGreater(compared, 0)
+
+    def test_d_cgroup_v1_container(self):
+        """A process whose container shows only in a v1 hierarchy is found
+        through /proc/PID/cgroup, and the container's power is its power."""
+        if not self.v1_mount:
+            self.skipTest("no cgroup v1 cpu hierarchy on this host")
+        ctr = "kepler_container-" + self.v1_id
+        proc = "kepler_process-kburn_v1_%d" % self.v1_burner.pid
+        rows = self.cd.wait_rows(ctr, "power-total", 3)
+        mine = dict(self.cd.series(proc, "power-total"))
+        shared = [(T, v) for T, v in rows if T in mine]
+        self.assertGreaterEqual(len(shared), 3, "container rows %s, process rows %s" % (rows, mine))
+        worst = max(h.rel_err(v, mine[T]) for T, v in shared)
+        print("d: v1-only container %s... (%s): %d timestamps, container == its process within %.4f %%, "
+              "v2 path of the burner %s" % (self.v1_id[:12], self.v1_mount, len(shared), 100 * worst,
+                                            h.cgroup_of(self.v1_burner.pid)), flush=True)
+        self.assertLessEqual(worst, 1e-3)
+        self.assertGreater(shared[-1][1], 0)
 
     def test_c_meta_data_in_json_writer(self):
         """Process values carry pid, command, container_id and cgroup_path as
