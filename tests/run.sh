@@ -45,23 +45,23 @@ count() {
 }
 step() { echo; echo "=== $*"; }
 
+# build_and_check DIR [configure options]
+build_and_check() {
+  local dir=$1
+  shift
+  if ! "$src/scripts/build.sh" "$dir" "$@"; then
+    failed=$((failed + 1))
+    return
+  fi
+  make -C "$dir" -j"$(nproc)" check >/dev/null 2>&1 || cat "$dir/test-suite.log"
+  count "$dir"
+}
+
 step "build and make check (unit + end-to-end)"
-if "$src/scripts/build.sh" "$src/build"; then
-  make -C "$src/build" -j"$(nproc)" check >/dev/null 2>&1 ||
-    cat "$src/build/test-suite.log"
-  count "$src/build"
-else
-  failed=$((failed + 1))
-fi
+build_and_check "$src/build"
 
 step "unit tests under ASan + UBSan"
-if "$src/scripts/build.sh" "$src/build-asan" --enable-sanitizers; then
-  make -C "$src/build-asan" -j"$(nproc)" check >/dev/null 2>&1 ||
-    cat "$src/build-asan/test-suite.log"
-  count "$src/build-asan"
-else
-  failed=$((failed + 1))
-fi
+build_and_check "$src/build-asan" --enable-sanitizers
 
 step "unit tests under valgrind"
 # Each unit test binary clean under memcheck counts as one test.

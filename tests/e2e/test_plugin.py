@@ -435,9 +435,13 @@ class PluginTest(unittest.TestCase):
 
     def test_h2_cpu_time_physically_possible(self):
         """No process, and not the node, runs more CPU ms per second than the
-        machine has CPUs (a double-counted slice would show here first)."""
+        machine has CPUs, beyond what the design allows: the slice running at
+        a sample is credited from schedstat, which the kernel updates at each
+        tick, so one interval may borrow up to one tick (10 ms at HZ=100, the
+        slowest) per CPU from the next. A double-counted slice shows here."""
         self.wait_settled(3)
-        capacity = 1000.0 * os.cpu_count()
+        ncpus = os.cpu_count()
+        bound = 1000.0 * ncpus + 10.0 * ncpus / I
         worst = ("", 0.0)
         for d in self.cd.series_dirs():
             if not (d.startswith("kepler_process-") or d == "kepler_node"):
@@ -445,8 +449,9 @@ class PluginTest(unittest.TestCase):
             for T, v in self.cd.series(d, "usage-bpf_cpu_time_ms"):
                 if v > worst[1]:
                     worst = ("%s at %.3f" % (d, T), v)
-        print("h2: highest usage-bpf_cpu_time_ms %.1f (%s), capacity %.0f" % (worst[1], worst[0], capacity), flush=True)
-        self.assertLessEqual(worst[1], capacity * 1.01, worst[0])
+        print("h2: highest usage-bpf_cpu_time_ms %.1f (%s); capacity %d, bound %.0f"
+              % (worst[1], worst[0], 1000 * ncpus, bound), flush=True)
+        self.assertLessEqual(worst[1], bound, worst[0])
 
     def test_i_no_errors_logged(self):
         """The plugin logged no error and collectd is alive."""
