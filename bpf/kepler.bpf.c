@@ -80,10 +80,6 @@ process_of(struct task_struct *task, const struct proc_key *key) {
   struct task_struct *leader = task->group_leader;
   if (task->flags & PF_KTHREAD)
     init.flags |= PROC_KTHREAD;
-  /* A process whose first switch-out is its last one: the exit hook has
-   * already run without an entry to mark, so mark it here. */
-  if (task->signal->live.counter == 0)
-    init.flags |= PROC_EXITED;
   bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader->comm);
   init.cgroup_stale = 1; /* read at its first switch-out, as `current` */
   long err = bpf_map_update_elem(&processes, key, &init, BPF_NOEXIST);
@@ -91,7 +87,13 @@ process_of(struct task_struct *task, const struct proc_key *key) {
     count_error(KEPLER_ERR_MAP_FULL);
     return NULL;
   }
-  return bpf_map_lookup_elem(&processes, key);
+  st = bpf_map_lookup_elem(&processes, key);
+  /* A process whose first switch-out is its last one: its exit hook may
+   * have run before the entry existed. Checked after the insert, so a last
+   * thread exiting on another CPU meanwhile is seen by one of the two. */
+  if (st && task->signal->live.counter == 0)
+    st->flags |= PROC_EXITED;
+  return st;
 }
 
 /* Counter increase on this CPU since the last switch, scaled by
@@ -111,8 +113,10 @@ static __always_inline __u64 hw_delta(void *map, struct cpu_state *cs, int i) {
   cs->hw_running[i] = v.running;
   if (first || running == 0)
     return 0;
-  if (enabled != running) /* 16.16 fixed point: no 64-bit overflow */
-    delta = (delta * ((enabled << 16) / running)) >> 16;
+  if (enabled != running) { /* scale by enabled/running, 16.16 fixed point */
+    __u64 ratio = (enabled << 16) / running;
+    delta = (delta >> 16) * ratio + (((delta & 0xffff) * ratio) >> 16);
+  }
   return delta;
 }
 
@@ -207,8 +211,13 @@ int BPF_PROG(kepler_process_exec, struct task_struct *task) {
   struct proc_key key;
   key_of(task, &key);
   struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
-  if (st)
+  if (st) {
     bpf_probe_read_kernel_str(st->comm, sizeof(st->comm), task->comm);
+    /* A usermode helper (modprobe...) carries PF_KTHREAD until its exec on
+     * kernels before 5.17: it is a process from here on. */
+    if (!(task->flags & PF_KTHREAD))
+      st->flags &= ~PROC_KTHREAD;
+  }
   return 0;
 }
 

@@ -37,7 +37,8 @@ struct bpf_sampler {
   size_t nprocs, cap;
   struct proc_key *batch_keys;
   struct proc_stats *batch_values;
-  bool no_batch; /* kernel without BPF_MAP_LOOKUP_BATCH for hash maps */
+  struct cpu_state *cpus_again; /* second read, to catch torn copies */
+  uint64_t last_mono_ns;        /* previous sample, or the open */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -52,6 +53,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
    * as an error, so these are details. */
   kepler_log(KLOG_INFO, "kepler: %s", buf);
   return n;
+}
+
+static uint64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool has_capability(const struct __user_cap_data_struct data[2],
@@ -219,10 +226,12 @@ static int attach_all(struct bpf_sampler *s, char *err, size_t errlen) {
     struct bpf_link **link;
     bool *feature; /* NULL: mandatory */
   } hooks[] = {
-      {k->progs.kepler_sched_switch, &k->links.kepler_sched_switch, NULL},
+      /* Lifecycle hooks first: a process that is counted must also be seen
+       * exiting, or its entry would never be reaped. */
       {k->progs.kepler_process_exit, &k->links.kepler_process_exit, NULL},
       {k->progs.kepler_process_exec, &k->links.kepler_process_exec, NULL},
       {k->progs.kepler_cgroup_attach, &k->links.kepler_cgroup_attach, NULL},
+      {k->progs.kepler_sched_switch, &k->links.kepler_sched_switch, NULL},
       {k->progs.kepler_softirq_entry, &k->links.kepler_softirq_entry,
        &s->available.softirq},
       {k->progs.kepler_page_accessed, &k->links.kepler_page_accessed,
@@ -269,21 +278,23 @@ static int load(struct bpf_sampler *s, const struct sampler_options *opt,
 
   int rc = kepler_bpf__load(s->skel);
   if (rc && s->available.page_cache) {
-    /* fexit needs ftrace direct calls, which some kernels lack: lose the
-     * page cache feature, not the plugin. */
+    /* fexit needs ftrace direct calls, which some kernels lack or refuse:
+     * try without the page cache hooks, and blame them only if that loads. */
+    kepler_bpf__destroy(s->skel);
+    struct sampler_options without = *opt;
+    without.page_cache = false;
+    if (load(s, &without, err, errlen))
+      return -1;
     kepler_log(KLOG_WARNING,
                "kepler: the page cache hooks do not load on this kernel "
                "(%s); bpf_page_cache_hit is not reported",
                strerror(-rc));
-    kepler_bpf__destroy(s->skel);
-    struct sampler_options without = *opt;
-    without.page_cache = false;
-    return load(s, &without, err, errlen);
+    return 0;
   }
   if (rc) {
     snprintf(err, errlen,
-             "cannot load the BPF programs: %s (kernel 5.8+ with BTF, "
-             "tp_btf and fexit support is needed)",
+             "cannot load the BPF programs: %s (kernel 5.11+ with BTF and "
+             "tp_btf support is needed)",
              strerror(-rc));
     return -1;
   }
@@ -308,10 +319,12 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
   int ncpus = libbpf_num_possible_cpus();
   s->ncpus = ncpus > 0 ? (unsigned)ncpus : 1;
   s->cpus = calloc(s->ncpus, sizeof(*s->cpus));
+  s->cpus_again = calloc(s->ncpus, sizeof(*s->cpus_again));
   s->inflight = calloc(s->ncpus, sizeof(*s->inflight));
   s->batch_keys = calloc(BATCH, sizeof(*s->batch_keys));
   s->batch_values = calloc(BATCH, sizeof(*s->batch_values));
-  if (!s->cpus || !s->inflight || !s->batch_keys || !s->batch_values) {
+  if (!s->cpus || !s->cpus_again || !s->inflight || !s->batch_keys ||
+      !s->batch_values) {
     snprintf(err, errlen, "out of memory");
     sampler_close(s);
     return -1;
@@ -321,6 +334,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
     sampler_close(s);
     return -1;
   }
+  s->last_mono_ns = monotonic_ns();
   *out = s;
   return 0;
 }
@@ -368,20 +382,6 @@ static int read_batched(struct bpf_sampler *s, int fd) {
   }
 }
 
-static int read_by_key(struct bpf_sampler *s, int fd) {
-  struct proc_key key, next;
-  struct proc_stats value;
-  const struct proc_key *prev = NULL;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0 &&
-        append(s, &next, &value, 1))
-      return -ENOMEM;
-    key = next;
-    prev = &key;
-  }
-  return 0;
-}
-
 /* How long the task on a CPU has run since it was switched in: its runtime
  * now (from schedstat, updated at every tick) minus its runtime then. */
 static uint64_t running_since(const struct cpu_state *c) {
@@ -406,28 +406,34 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
    * order would count it twice (in the map and as in flight). */
   s->nprocs = 0;
   int fd = bpf_map__fd(s->skel->maps.processes);
-  int rc = s->no_batch ? read_by_key(s, fd) : read_batched(s, fd);
-  if (rc == -EINVAL || rc == -EOPNOTSUPP) {
-    s->no_batch = true; /* kernels before 5.6 */
-    s->nprocs = 0;
-    rc = read_by_key(s, fd);
-  }
+  int rc = read_batched(s, fd);
   if (rc)
     return rc;
 
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
   memset(node, 0, sizeof(*node));
-  node->mono_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  node->mono_ns = monotonic_ns();
+  /* sched_switch rewrites a CPU's state while we copy it: read it again
+   * after the schedstat reads and credit only CPUs whose task did not change
+   * in between, never more than the time since the last sample. */
+  int states = bpf_map__fd(s->skel->maps.cpu_states);
   __u32 zero = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_states), &zero,
-                          s->cpus))
+  if (bpf_map_lookup_elem(states, &zero, s->cpus))
+    return -errno;
+  uint64_t cap = node->mono_ns - s->last_mono_ns;
+  for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
+    s->inflight[cpu].key = s->cpus[cpu].cur;
+    uint64_t ns = running_since(&s->cpus[cpu]);
+    s->inflight[cpu].ns = ns < cap ? ns : cap;
+  }
+  if (bpf_map_lookup_elem(states, &zero, s->cpus_again))
     return -errno;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
-    const struct cpu_state *c = &s->cpus[cpu];
-    s->inflight[cpu].key = c->cur;
-    s->inflight[cpu].ns = running_since(c);
+    const struct cpu_state *a = &s->cpus[cpu], *b = &s->cpus_again[cpu];
+    if (a->cur_tid != b->cur_tid || a->cur_runtime != b->cur_runtime ||
+        memcmp(&a->cur, &b->cur, sizeof(a->cur)) != 0)
+      s->inflight[cpu].ns = 0; /* counted at its switch-out instead */
   }
+  s->last_mono_ns = node->mono_ns;
   node->inflight = s->inflight;
   node->ncpu_slots = s->ncpus;
 
@@ -443,8 +449,10 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
   return 0;
 }
 
-void sampler_forget(struct bpf_sampler *s, const struct proc_key *key) {
-  bpf_map_delete_elem(bpf_map__fd(s->skel->maps.processes), key);
+int sampler_forget(struct bpf_sampler *s, const struct proc_key *key) {
+  if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.processes), key))
+    return -errno;
+  return 0;
 }
 
 void sampler_close(struct bpf_sampler *s) {
@@ -453,6 +461,7 @@ void sampler_close(struct bpf_sampler *s) {
   kepler_bpf__destroy(s->skel);
   close_perf_events(s);
   free(s->cpus);
+  free(s->cpus_again);
   free(s->inflight);
   free(s->procs);
   free(s->batch_keys);

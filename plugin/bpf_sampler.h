@@ -53,8 +53,9 @@ const struct sampler_features *sampler_available(const struct bpf_sampler *s);
 /* Read every tracked process. The array stays valid until the next call. */
 int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
                  size_t *nprocs, struct node_sample *node);
-/* Drop a reaped (exited and reported) process from the kernel map. */
-void sampler_forget(struct bpf_sampler *s, const struct proc_key *key);
+/* Drop a reaped (exited and reported) process from the kernel map: 0, or
+ * -errno (-ENOENT: it was not there). */
+int sampler_forget(struct bpf_sampler *s, const struct proc_key *key);
 void sampler_close(struct bpf_sampler *s);
 
 #endif

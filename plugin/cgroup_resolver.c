@@ -1,11 +1,14 @@
 #define _GNU_SOURCE
 #include "cgroup_resolver.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define CACHE_SLOTS 1024 /* direct-mapped: a collision costs one re-resolve */
 #define FILEID_KERNFS 0xfe
@@ -18,32 +21,32 @@ struct cache_slot {
 struct cgroup_resolver {
   char proc_root[256];
   char v2_mount[256];
-  int v2_fd; /* -1 without cgroup v2 */
+  int v2_fd;   /* -1 without cgroup v2, or once handles are refused */
+  bool has_v1; /* a v1 hierarchy is mounted: containers may show only there */
   struct cache_slot cache[CACHE_SLOTS];
 };
 
-/* The cgroup2 mount point from mountinfo: "... mountpoint ... - cgroup2 ...".
- * Mount points with escaped spaces are not expected for cgroupfs. */
-static int find_v2_mount(const char *proc_root, char *out, size_t len) {
+/* From mountinfo ("... mountpoint ... - fstype ..."): the cgroup2 mount
+ * point, and whether any cgroup v1 hierarchy is mounted (hybrid or v1). */
+static void find_mounts(struct cgroup_resolver *r) {
   char path[300];
-  snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
+  snprintf(path, sizeof(path), "%s/self/mountinfo", r->proc_root);
   FILE *f = fopen(path, "re");
   if (!f)
-    return -1;
+    return;
   char *line = NULL; /* getline: container hosts have very long lines */
   size_t cap = 0;
-  int found = -1;
-  while (found && getline(&line, &cap, f) > 0) {
+  while (getline(&line, &cap, f) > 0) {
     char mnt[256];
-    if (strstr(line, " - cgroup2 ") &&
-        sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
-      snprintf(out, len, "%s", mnt);
-      found = 0;
+    if (strstr(line, " - cgroup ")) {
+      r->has_v1 = true;
+    } else if (!r->v2_mount[0] && strstr(line, " - cgroup2 ") &&
+               sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
+      snprintf(r->v2_mount, sizeof(r->v2_mount), "%s", mnt);
     }
   }
   free(line);
   fclose(f);
-  return found;
 }
 
 struct cgroup_resolver *cgroup_resolver_new(const char *proc_root) {
@@ -52,7 +55,8 @@ struct cgroup_resolver *cgroup_resolver_new(const char *proc_root) {
     return NULL;
   snprintf(r->proc_root, sizeof(r->proc_root), "%s", proc_root);
   r->v2_fd = -1;
-  if (find_v2_mount(proc_root, r->v2_mount, sizeof(r->v2_mount)) == 0)
+  find_mounts(r);
+  if (r->v2_mount[0])
     r->v2_fd = open(r->v2_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   return r;
 }
@@ -67,7 +71,7 @@ void cgroup_resolver_free(struct cgroup_resolver *r) {
 
 /* A cgroup v2 id is its kernfs node id: open it as a file handle and read
  * the path back, O(1) instead of walking the tree. */
-static int v2_path(const struct cgroup_resolver *r, uint64_t id, char *out,
+static int v2_path(struct cgroup_resolver *r, uint64_t id, char *out,
                    size_t len) {
   union {
     struct file_handle fh;
@@ -77,6 +81,13 @@ static int v2_path(const struct cgroup_resolver *r, uint64_t id, char *out,
   h.fh.handle_type = FILEID_KERNFS;
   memcpy(h.fh.f_handle, &id, sizeof(id));
   int fd = open_by_handle_at(r->v2_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == EPERM) {
+    kepler_log(KLOG_INFO, "kepler: cannot open cgroups by id (needs "
+                          "CAP_DAC_READ_SEARCH): containers are found "
+                          "through /proc/PID/cgroup only");
+    close(r->v2_fd);
+    r->v2_fd = -1;
+  }
   if (fd < 0)
     return -1;
   char link[64], target[CGROUP_PATH_LEN + 256];
@@ -121,9 +132,10 @@ void cgroup_resolver_identify(struct cgroup_resolver *r, uint32_t pid,
     *out = *v2;
     return;
   }
-  /* v1 and hybrid hosts: the container may be visible only in a v1
-   * hierarchy. A process already gone keeps what v2 said. */
-  if (cgroup_identify_pid(r->proc_root, pid, out) >= 0)
+  /* On v1 and hybrid hosts the container may show only in a v1 hierarchy;
+   * without v2 ids, /proc is all there is. A process already gone keeps
+   * what v2 said. */
+  if ((r->has_v1 || !v2) && cgroup_identify_pid(r->proc_root, pid, out) >= 0)
     return;
   if (v2)
     *out = *v2;

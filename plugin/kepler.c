@@ -183,6 +183,9 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
       submit(p, "", "usage", feature_name(f), gauge(r->rate[f]), t, NULL);
   submit(p, "", "derive", "map_full",
          (value_t){.derive = (derive_t)r->map_full}, t, NULL);
+  if (r->available[FEATURE_CPU_CYCLES])
+    submit(p, "", "derive", "hw_read_errors",
+           (value_t){.derive = (derive_t)r->hw_read_errors}, t, NULL);
   submit(p, "", "gauge", "processes", gauge((double)r->tracked), t, NULL);
 }
 

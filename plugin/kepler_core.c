@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "bpf_sampler.h"
 #include "cgroup_resolver.h"
@@ -13,7 +13,10 @@
 #include "model.h"
 #include "node_cpu.h"
 
-#define REAP_BATCH 256
+#define REAP_BATCH 1024
+/* Every this many samples, idle processes are checked against /proc: an exit
+ * the BPF side missed must not hold a map slot for ever. */
+#define SWEEP_EVERY 64
 
 struct kepler_core {
   struct kepler_options opt;
@@ -24,21 +27,18 @@ struct kepler_core {
   bool available[FEATURE_MAX];
   uint64_t last_mono_ns;
   struct cpu_times last_cpu;
+  bool last_cpu_known;
+  uint32_t samples;
   uint32_t generation;
   double energy_j, energy_dynamic_j, energy_idle_j;
   /* Workloads sorted by instance, so a process finds its own by bsearch. */
   struct workload_power *workloads;
   size_t nworkloads, workloads_cap;
   struct workload_power **workload_ptrs;
+  size_t workload_ptrs_cap;
   struct proc_entry **active;
   size_t active_cap;
 };
-
-static uint64_t monotonic_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int load_model(struct kepler_core *k, char *err, size_t errlen) {
   if (k->opt.model_file) {
@@ -108,8 +108,19 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->available[FEATURE_NET_RX_IRQ] = have->softirq;
   k->available[FEATURE_NET_TX_IRQ] = have->softirq;
   k->available[FEATURE_BLOCK_IRQ] = have->softirq;
-  k->last_mono_ns = monotonic_ns();
-  node_cpu_read("/proc", &k->last_cpu);
+  /* The baseline: the first interval measures from here. */
+  const struct proc_sample *samples;
+  size_t n;
+  struct node_sample node;
+  int rc = sampler_read(k->sampler, &samples, &n, &node);
+  if (rc || proc_table_update(k->procs, samples, n, node.inflight,
+                              node.ncpu_slots, 0)) {
+    snprintf(err, errlen, "cannot read the BPF maps: %s", strerror(-rc));
+    kepler_core_close(k);
+    return -1;
+  }
+  k->last_mono_ns = node.mono_ns;
+  k->last_cpu_known = node_cpu_read("/proc", &k->last_cpu) == 0;
   announce(k);
   *out = k;
   return 0;
@@ -185,12 +196,15 @@ static struct workload_power *workload_for(struct kepler_core *k,
 }
 
 static void identify(struct kepler_core *k, struct proc_entry *e) {
-  if (e->identified && e->identified_cgroup == e->cgroup_id)
+  bool kthread = e->flags & PROC_KTHREAD;
+  if (e->identified && e->identified_cgroup == e->cgroup_id &&
+      e->identified_kthread == kthread)
     return;
-  cgroup_resolver_identify(k->resolver, e->key.tgid, e->cgroup_id,
-                           e->flags & PROC_KTHREAD, &e->workload);
+  cgroup_resolver_identify(k->resolver, e->key.tgid, e->cgroup_id, kthread,
+                           &e->workload);
   e->identified = true;
   e->identified_cgroup = e->cgroup_id;
+  e->identified_kthread = kthread;
 }
 
 /* Containers = sum of their processes, in the numbers dispatched. */
@@ -231,16 +245,39 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
   return 0;
 }
 
+/* Leave the kernel map first: an entry that stayed there would come back as
+ * a new process and count its whole life again. */
 static void reap_exited(struct kepler_core *k) {
   struct proc_key keys[REAP_BATCH];
-  size_t n;
-  while ((n = proc_table_reap(k->procs, keys, REAP_BATCH)) > 0)
-    for (size_t i = 0; i < n; i++)
-      sampler_forget(k->sampler, &keys[i]);
+  size_t n, removed;
+  do {
+    n = proc_table_reapable(k->procs, keys, REAP_BATCH);
+    removed = 0;
+    for (size_t i = 0; i < n; i++) {
+      int rc = sampler_forget(k->sampler, &keys[i]);
+      if (rc == 0 || rc == -ENOENT) {
+        proc_table_remove(k->procs, &keys[i]);
+        removed++;
+      }
+    }
+  } while (n == REAP_BATCH && removed == n);
+}
+
+static void sweep_vanished(struct kepler_core *k) {
+  size_t pos = 0;
+  for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
+    char path[32];
+    snprintf(path, sizeof(path), "/proc/%u", e->key.tgid);
+    if (!e->moved && !(e->flags & PROC_EXITED) && access(path, F_OK) != 0 &&
+        errno == ENOENT)
+      e->vanished = true;
+  }
 }
 
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   /* Exited processes reported in the last two samples leave now. */
+  if (++k->samples % SWEEP_EVERY == 0)
+    sweep_vanished(k);
   reap_exited(k);
 
   const struct proc_sample *samples;
@@ -289,8 +326,10 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   k->energy_idle_j += r->node.total_idle * dt;
   struct cpu_times cpu;
   if (node_cpu_read("/proc", &cpu) == 0) {
+    r->cpu_utilization_known = k->last_cpu_known;
     r->cpu_utilization_pct = node_cpu_utilization(&k->last_cpu, &cpu);
     k->last_cpu = cpu;
+    k->last_cpu_known = true;
   }
   r->dt_s = dt;
   r->energy_j = k->energy_j;
@@ -301,6 +340,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   r->nprocs = nactive;
   r->tracked = proc_table_size(k->procs);
   r->map_full = node.errors[KEPLER_ERR_MAP_FULL];
+  r->hw_read_errors = node.errors[KEPLER_ERR_HW_READ];
   return 0;
 }
 

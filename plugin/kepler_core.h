@@ -33,7 +33,8 @@ struct kepler_report {
   double dt_s; /* the interval actually measured */
   struct node_power node;
   double energy_j, energy_dynamic_j, energy_idle_j; /* node, cumulative */
-  double cpu_utilization_pct;
+  double cpu_utilization_pct; /* valid when cpu_utilization_known */
+  bool cpu_utilization_known;
   bool available[FEATURE_MAX]; /* features this host measures */
   double rate[FEATURE_MAX];    /* node per-second features */
   struct proc_entry **procs;   /* processes active in the interval */
@@ -42,6 +43,7 @@ struct kepler_report {
   size_t nworkloads;
   size_t tracked;    /* processes in the table */
   uint64_t map_full; /* cumulative: processes the kernel map had no room for */
+  uint64_t hw_read_errors; /* cumulative: failed hardware counter reads */
 };
 
 /* The series instance of a workload: container id, "system" or "kernel". */

@@ -144,6 +144,9 @@ static void fold(struct proc_entry *e, const struct proc_sample *s, bool is_new,
     e->rate[f] = dt_s > 0 ? (double)delta / unit / dt_s : 0;
   }
   e->active = e->rate[FEATURE_CPU_TIME_MS] > 0;
+  e->moved = false;
+  for (int f = 0; f < FEATURE_MAX; f++)
+    e->moved |= e->rate[f] > 0;
   memcpy(e->comm, s->stats.comm, sizeof(e->comm));
   e->comm[sizeof(e->comm) - 1] = '\0';
   e->cgroup_id = s->stats.cgroup_id;
@@ -199,16 +202,19 @@ struct proc_entry *proc_table_next(struct proc_table *t, size_t *pos) {
   return NULL;
 }
 
-size_t proc_table_reap(struct proc_table *t, struct proc_key *keys,
-                       size_t max) {
+size_t proc_table_reapable(const struct proc_table *t, struct proc_key *keys,
+                           size_t max) {
   size_t n = 0;
-  for (size_t i = 0; i < t->cap && n < max;) {
-    if (t->used[i] && t->slots[i].exit_samples >= 2) {
-      keys[n++] = t->slots[i].key;
-      remove_at(t, i);
-    } else {
-      i++;
-    }
+  for (size_t i = 0; i < t->cap && n < max; i++) {
+    const struct proc_entry *e = &t->slots[i];
+    if (t->used[i] && (e->exit_samples >= 2 || e->vanished) && !e->moved)
+      keys[n++] = e->key;
   }
   return n;
+}
+
+void proc_table_remove(struct proc_table *t, const struct proc_key *key) {
+  size_t i = find_slot(t, key);
+  if (t->used[i])
+    remove_at(t, i);
 }

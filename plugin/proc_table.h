@@ -22,13 +22,16 @@ struct proc_entry {
   bool active;                /* ran, or exited, in the last interval */
   bool identified;            /* workload resolved for identified_cgroup */
   uint64_t identified_cgroup;
+  bool identified_kthread;
   struct workload_id workload;
   double power_dynamic_w; /* set by attribution for the last interval */
   double power_idle_w;
   double energy_j;      /* cumulative, since the process was first seen */
   uint64_t inflight_ns; /* running slice credited at this sample */
   uint32_t generation;
-  uint8_t exit_samples; /* samples seen since the exit: reaped at 2 */
+  bool moved;           /* some counter moved in the last interval */
+  bool vanished;        /* gone from /proc without an exit seen */
+  uint8_t exit_samples; /* samples seen since the exit (at most 2) */
 };
 
 struct proc_table;
@@ -47,9 +50,13 @@ int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
 size_t proc_table_size(const struct proc_table *t);
 /* Iterate: returns the entry at slot *pos and advances, NULL at the end. */
 struct proc_entry *proc_table_next(struct proc_table *t, size_t *pos);
-/* Exited processes reported twice (their exit interval and one more, for a
- * final slice that lands after the exit hook): remove and return their keys
- * so the caller can delete them from the kernel map. */
-size_t proc_table_reap(struct proc_table *t, struct proc_key *keys, size_t max);
+/* Keys of processes that can leave: their exit was seen in two samples (or
+ * they vanished) and nothing of theirs moved in the last one, so a final
+ * slice that lands after the exit hook is still counted. The caller deletes
+ * each from the kernel map first, then calls proc_table_remove: a key still
+ * in the map would come back as a new process and count its life twice. */
+size_t proc_table_reapable(const struct proc_table *t, struct proc_key *keys,
+                           size_t max);
+void proc_table_remove(struct proc_table *t, const struct proc_key *key);
 
 #endif

@@ -106,12 +106,20 @@ static void update(const struct proc_sample *s, size_t n,
 
 /* --- Basics -------------------------------------------------------------- */
 
+/* What the core does with reapable keys, less the kernel map delete. */
+static size_t reap(struct proc_key *keys, size_t max) {
+  size_t n = proc_table_reapable(tbl, keys, max);
+  for (size_t i = 0; i < n; i++)
+    proc_table_remove(tbl, &keys[i]);
+  return n;
+}
+
 START_TEST(test_empty_table) {
   size_t pos = 0;
   ck_assert_uint_eq(proc_table_size(tbl), 0);
   ck_assert_ptr_null(proc_table_next(tbl, &pos));
   struct proc_key keys[4];
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   /* An empty sample on an empty table. */
   update(NULL, 0, NULL, 0, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 0);
@@ -500,23 +508,53 @@ END_TEST
 /* --- Exit lifecycle and departures -----------------------------------------
  */
 
+START_TEST(test_exited_kept_while_counters_move) {
+  struct proc_key keys[2];
+  struct proc_sample s = sample(44, 4, 10000000);
+  update(&s, 1, NULL, 0, 1.0);
+  s.stats.flags = PROC_EXITED;
+  update(&s, 1, NULL, 0, 1.0);
+  /* Second exited sample, but its final slice landed after the exit hook. */
+  s.stats.cpu_ns += 3000000;
+  update(&s, 1, NULL, 0, 1.0);
+  ck_assert_close(must_find(44, 4)->rate[FEATURE_CPU_TIME_MS], 3.0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
+  /* Quiet now: it may go. */
+  update(&s, 1, NULL, 0, 1.0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
+  ck_assert_uint_eq(keys[0].tgid, 44);
+}
+END_TEST
+
+START_TEST(test_vanished_reaped_when_quiet) {
+  struct proc_key keys[2];
+  struct proc_sample s = sample(45, 4, 10000000);
+  update(&s, 1, NULL, 0, 1.0);
+  update(&s, 1, NULL, 0, 1.0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
+  must_find(45, 4)->vanished = true; /* the core's /proc sweep found it gone */
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
+  ck_assert_ptr_null(find(45, 4));
+}
+END_TEST
+
 START_TEST(test_exited_reaped_after_two_samples) {
   struct proc_key keys[8];
   struct proc_sample s[2] = {sample(40, 4, 10000000), sample(41, 4, 10000000)};
   update(s, 2, NULL, 0, 1.0);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
 
   s[0].stats.flags = PROC_EXITED;
   update(s, 2, NULL, 0, 1.0);
   /* Exit seen once: not yet. */
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
   ck_assert_ptr_nonnull(find(40, 4));
 
   update(s, 2, NULL, 0, 1.0);
   /* Seen twice: reaped, and only it. */
   memset(keys, 0xaa, sizeof(keys));
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 1);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
   ck_assert_uint_eq(keys[0].tgid, 40);
   ck_assert_uint_eq(keys[0].start_ns, 4);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
@@ -524,7 +562,7 @@ START_TEST(test_exited_reaped_after_two_samples) {
   ck_assert_ptr_null(find(40, 4));
   ck_assert_ptr_nonnull(find(41, 4));
   /* Only once. */
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   /* The survivor's counters are intact. */
   s[1].stats.cpu_ns += 7000000;
   update(&s[1], 1, NULL, 0, 1.0);
@@ -538,16 +576,16 @@ START_TEST(test_exited_not_reaped_between_samples) {
   s.stats.flags = PROC_EXITED;
   update(&s, 1, NULL, 0, 1.0);
   /* Reaping twice without a new sample does not advance the lifecycle. */
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
   /* A sample without the exit flag (should not happen) does not count. */
   s.stats.flags = 0;
   update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   s.stats.flags = PROC_EXITED;
   update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 1);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
   ck_assert_uint_eq(keys[0].tgid, 42);
 }
 END_TEST
@@ -563,11 +601,11 @@ START_TEST(test_reap_respects_max) {
 
   struct proc_key keys[4];
   memset(keys, 0, sizeof(keys));
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, 2), 2);
+  ck_assert_uint_eq(reap(keys, 2), 2);
   ck_assert_uint_eq(keys[2].tgid, 0); /* nothing beyond max written */
   ck_assert_uint_eq(proc_table_size(tbl), 3);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys + 2, 2), 1);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, 0), 0);
+  ck_assert_uint_eq(reap(keys + 2, 2), 1);
+  ck_assert_uint_eq(reap(keys, 0), 0);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
   bool seen[3] = {false, false, false};
   for (int i = 0; i < 3; i++) {
@@ -601,7 +639,7 @@ START_TEST(test_missing_dropped) {
   update(t, 2, NULL, 0, 1.0);
   update(&t[1], 1, NULL, 0, 1.0);
   struct proc_key keys[4];
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 0);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
 
   /* Coming back, it starts from scratch: all it counted is new. */
@@ -644,7 +682,7 @@ START_TEST(test_pid_reuse) {
 
   /* Reaping the old one leaves the new one. */
   struct proc_key keys[4];
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, ARRAY_SIZE(keys)), 1);
+  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
   ck_assert_uint_eq(keys[0].tgid, 100);
   ck_assert_uint_eq(keys[0].start_ns, 1000);
   ck_assert_ptr_nonnull(find(100, 2000));
@@ -856,7 +894,9 @@ START_TEST(test_churn_full_load) {
         in_table[i] = false;
         continue;
       }
-      uint64_t ms = 1 + rng() % 1000;
+      /* A process runs up to its exit, in the first sample that shows it
+       * exited, and never after. */
+      uint64_t ms = exiting[i] > 1 ? 0 : 1 + rng() % 1000;
       many_cum[i] += ms * 1000000ull;
       many_want[i] = in_table[i] ? (double)ms / dt
                                  : (double)(many_cum[i] / 1000000ull) / dt;
@@ -869,12 +909,12 @@ START_TEST(test_churn_full_load) {
     ck_assert_int_eq(proc_table_update(tbl, many_samples, n, NULL, 0, dt), 0);
     check_many();
 
-    /* Exited and sampled twice: reaped now. */
+    /* Exited, sampled twice, quiet in the last sample: reaped now. */
     size_t want_reaped = 0;
     for (size_t i = 0; i < CHURN_POOL; i++)
       if (many_state[i] == ALIVE && exiting[i] && ++exiting[i] > 2)
         want_reaped++;
-    size_t got = proc_table_reap(tbl, reaped, CHURN_POOL);
+    size_t got = reap(reaped, CHURN_POOL);
     ck_assert_uint_eq(got, want_reaped);
     for (size_t k = 0; k < got; k++) {
       size_t i = (size_t)((reaped[k].start_ns - 7) / 1000);
@@ -905,13 +945,16 @@ START_TEST(test_many_reap) {
       samples[i].stats.flags = PROC_EXITED;
   }
   update(samples, N, NULL, 0, 1.0);
-  ck_assert_uint_eq(proc_table_reap(tbl, keys, N), 0);
+  ck_assert_uint_eq(reap(keys, N), 0);
   /* Everyone runs 1 more ms; the exited ones are seen exited again. */
   for (size_t i = 0; i < N; i++)
     samples[i].stats.cpu_ns += 1000000;
   update(samples, N, NULL, 0, 1.0);
+  /* That last slice moved their counters: they stay for one quiet sample. */
+  ck_assert_uint_eq(reap(keys, N), 0);
+  update(samples, N, NULL, 0, 1.0);
 
-  size_t reaped = proc_table_reap(tbl, keys, N);
+  size_t reaped = reap(keys, N);
   ck_assert_uint_eq(reaped, N - (N + 2) / 3);
   for (size_t k = 0; k < reaped; k++) {
     size_t i = keys[k].tgid - 10;
@@ -992,6 +1035,8 @@ static Suite *proc_table_suite(void) {
   tc = tcase_create("lifecycle");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_exited_reaped_after_two_samples);
+  tcase_add_test(tc, test_exited_kept_while_counters_move);
+  tcase_add_test(tc, test_vanished_reaped_when_quiet);
   tcase_add_test(tc, test_exited_not_reaped_between_samples);
   tcase_add_test(tc, test_reap_respects_max);
   tcase_add_test(tc, test_missing_dropped);
