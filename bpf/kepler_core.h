@@ -3,9 +3,10 @@
  *
  * Why not a generated vmlinux.h: it is megabytes, ties the build to the build
  * host's running kernel (distro build daemons often have no
- * /sys/kernel/btf/vmlinux), and we read a handful of fields. preserve_access_index
- * makes libbpf relocate every access against the running kernel's BTF at
- * load time, so field offsets here do not matter, only names and types. */
+ * /sys/kernel/btf/vmlinux), and we read a handful of fields.
+ * preserve_access_index makes libbpf relocate every access against the running
+ * kernel's BTF at load time, so field offsets here do not matter, only names
+ * and types. */
 #ifndef KEPLER_CORE_H
 #define KEPLER_CORE_H
 

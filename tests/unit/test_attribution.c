@@ -68,6 +68,15 @@ static void estimate(const struct power_model *m, const double x[FEATURE_MAX],
   node_power_estimate(m, x, p);
 }
 
+/* The node at a CPU time rate alone (ms per second), every other feature 0. */
+static void estimate_cpu(const struct power_model *m, double cpu_ms,
+                         struct node_power *p) {
+  double x[FEATURE_MAX];
+  zero_features(x);
+  x[FEATURE_CPU_TIME_MS] = cpu_ms;
+  estimate(m, x, p);
+}
+
 static void assert_absent(const struct node_power *p, enum kepler_component c) {
   ck_assert_msg(!p->present[c], "%s present", component_name(c));
   ck_assert_msg(p->absolute[c] == 0 && p->idle[c] == 0 && p->dynamic[c] == 0,
@@ -162,11 +171,8 @@ START_TEST(test_total_platform_wins) {
                                      "    weights:\n"
                                      "      bpf_cpu_time_ms: { weight: 1, "
                                      "scale: 1000 }\n");
-  double x[FEATURE_MAX];
-  zero_features(x);
-  x[FEATURE_CPU_TIME_MS] = 2000;
   struct node_power p;
-  estimate(m, x, &p);
+  estimate_cpu(m, 2000, &p);
   ck_assert(p.present[COMPONENT_PLATFORM]);
   ck_assert_close(p.absolute[COMPONENT_PLATFORM], 90.0);
   ck_assert_close(p.idle[COMPONENT_PLATFORM], 50.0);
@@ -185,11 +191,8 @@ START_TEST(test_total_platform_only) {
                                      "output_type: AbsPower\n"
                                      "components:\n"
                                      "  platform: { bias: 70 }\n");
-  double x[FEATURE_MAX];
-  zero_features(x);
-  x[FEATURE_CPU_TIME_MS] = 2000;
   struct node_power p;
-  estimate(m, x, &p);
+  estimate_cpu(m, 2000, &p);
   ck_assert_close(p.total, 70.0);
   ck_assert_close(p.total_idle, 70.0);
   ck_assert(p.total_dynamic == 0);
@@ -250,11 +253,8 @@ START_TEST(test_total_package_not_double_counted) {
                                      "scale: 1000 }\n"
                                      "  uncore: { bias: 4 }\n"
                                      "  dram: { bias: 3 }\n");
-  double x[FEATURE_MAX];
-  zero_features(x);
-  x[FEATURE_CPU_TIME_MS] = 3000;
   struct node_power p;
-  estimate(m, x, &p);
+  estimate_cpu(m, 3000, &p);
   ck_assert_close(p.absolute[COMPONENT_PACKAGE], 50.0);
   ck_assert_close(p.absolute[COMPONENT_CORE], 29.0);
   ck_assert_close(p.absolute[COMPONENT_UNCORE], 4.0);
@@ -297,11 +297,8 @@ START_TEST(test_dynamic_never_negative) {
                                      "      bpf_cpu_time_ms: { weight: -5, "
                                      "scale: 1000 }\n"
                                      "  dram: { bias: 1 }\n");
-  double x[FEATURE_MAX];
-  zero_features(x);
-  x[FEATURE_CPU_TIME_MS] = 1000;
   struct node_power p;
-  estimate(m, x, &p);
+  estimate_cpu(m, 1000, &p);
   ck_assert_close(p.absolute[COMPONENT_PACKAGE], 5.0);
   ck_assert(p.dynamic[COMPONENT_PACKAGE] == 0);
   /* The parts still make the whole. */
@@ -323,11 +320,8 @@ START_TEST(test_negative_bias_clamped) {
                                      "    weights:\n"
                                      "      bpf_cpu_time_ms: { weight: 10, "
                                      "scale: 1000 }\n");
-  double x[FEATURE_MAX];
-  zero_features(x);
-  x[FEATURE_CPU_TIME_MS] = 1000;
   struct node_power p;
-  estimate(m, x, &p);
+  estimate_cpu(m, 1000, &p);
   ck_assert_close(p.absolute[COMPONENT_PACKAGE], 5.0);
   ck_assert(p.idle[COMPONENT_PACKAGE] == 0);
   ck_assert_close(p.dynamic[COMPONENT_PACKAGE], 5.0);
