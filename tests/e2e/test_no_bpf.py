@@ -140,8 +140,12 @@ class NoBtf(DisabledPlugin, unittest.TestCase):
         unshare = shutil.which("unshare")
         if not unshare:
             raise AssertionError("unshare not found (Debian package util-linux)")
-        hide = 'mount -t tmpfs kepler_e2e_no_btf /sys/kernel/btf && exec "$0" "$@"'
-        return [unshare, "--mount", "--propagation", "private", "sh", "-c", hide]
+        # Make /sys private in the new namespace before covering the BTF
+        # directory, so nothing propagates back to the host; "/" itself need
+        # not be a mount point (it is not in a chroot).
+        hide = ("mount --make-rprivate /sys && "
+                'mount -t tmpfs kepler_e2e_no_btf /sys/kernel/btf && exec "$0" "$@"')
+        return [unshare, "--mount", "--propagation", "unchanged", "sh", "-c", hide]
 
     @classmethod
     def check_environment(cls):
