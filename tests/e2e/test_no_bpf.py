@@ -49,16 +49,21 @@ class DisabledPlugin:
         cls.addClassCleanup(cls._cleanup)
         cls.cd = h.Collectd(kepler_config='  IdlePower "split"', prefix=cls.prefix(), name=cls.name)
         cls.cd.start()
-        daemon = os.path.realpath(h.collectd_path())
+        daemon = os.stat(h.collectd_path())
 
         def execd():
+            # The same file by device and inode: its path as seen through
+            # /proc/PID/exe differs across mount namespaces under a chroot.
             cls.cd.assert_alive()
-            exe = h.proc_exe(cls.cd.pid)
-            return exe is not None and os.path.realpath(exe) == daemon
+            try:
+                exe = os.stat("/proc/%d/exe" % cls.cd.pid)
+            except FileNotFoundError:
+                return False
+            return (exe.st_dev, exe.st_ino) == (daemon.st_dev, daemon.st_ino)
 
         # The wrapper execs the daemon: the Popen pid becomes collectd.
-        h.wait_for("the wrapper to exec %s (pid %d)" % (daemon, cls.cd.pid), execd, interval=0.01,
-                   seen=lambda: h.proc_exe(cls.cd.pid))
+        h.wait_for("the wrapper to exec %s (pid %d)" % (h.collectd_path(), cls.cd.pid), execd,
+                   interval=0.01, seen=lambda: h.proc_exe(cls.cd.pid))
         cls.check_environment()
         cls.cd.wait_started()
         cls.t_init = time.time()  # every plugin's init has run
