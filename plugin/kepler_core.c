@@ -24,6 +24,7 @@ struct kepler_core {
   struct proc_table *procs;
   struct cgroup_resolver *resolver;
   struct power_model *model;
+  const char *model_origin; /* the file it came from, or "embedded" */
   bool available[FEATURE_MAX];
   uint64_t last_mono_ns;
   struct cpu_times last_cpu;
@@ -43,8 +44,10 @@ struct kepler_core {
 static int load_model(struct kepler_core *k, char *err, size_t errlen) {
   if (k->opt.model_file) {
     char why[512];
-    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0)
+    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0) {
+      k->model_origin = k->opt.model_file;
       return 0;
+    }
     /* Keep running on the embedded model rather than report nothing; the
      * error names file and line so the operator can fix it. */
     kepler_log(KLOG_ERR,
@@ -53,18 +56,18 @@ static int load_model(struct kepler_core *k, char *err, size_t errlen) {
   if (model_load_buffer(kepler_default_model, strlen(kepler_default_model),
                         "embedded models/default.yaml", &k->model, err, errlen))
     return -1;
+  k->model_origin = "embedded";
   return 0;
 }
 
 static void announce(const struct kepler_core *k) {
-  const char *from = k->opt.model_file ? k->opt.model_file : "embedded";
   double mae = model_mae_watts(k->model);
   char error[64] = "error not stated";
   if (mae >= 0)
     snprintf(error, sizeof(error), "stated MAE %.1f W", mae);
   kepler_log(KLOG_INFO,
              "kepler: node power source: model \"%s\" (%s; %s), no meter",
-             model_name(k->model), from, error);
+             model_name(k->model), k->model_origin, error);
   for (int f = 0; f < FEATURE_MAX; f++)
     if (model_uses_feature(k->model, f) && !k->available[f])
       kepler_log(KLOG_WARNING,
