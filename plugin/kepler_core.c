@@ -116,9 +116,11 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   size_t n;
   struct node_sample node;
   int rc = sampler_read(k->sampler, &samples, &n, &node);
-  if (rc || proc_table_update(k->procs, samples, n, node.inflight,
-                              node.ncpu_slots, 0)) {
-    snprintf(err, errlen, "cannot read the BPF maps: %s", strerror(-rc));
+  if (rc == 0 && proc_table_update(k->procs, samples, n, node.inflight,
+                                   node.ncpu_slots, 0))
+    rc = -ENOMEM; /* the table's only failure */
+  if (rc) {
+    snprintf(err, errlen, "cannot take the first sample: %s", strerror(-rc));
     kepler_core_close(k);
     return -1;
   }
