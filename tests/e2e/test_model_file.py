@@ -62,7 +62,8 @@ class GoodModelFile(ModelFile, unittest.TestCase):
 
     def test_a_file_model_is_used(self):
         """Node power follows the file: platform = 40 W + 30 W per busy CPU."""
-        usage = dict(self.cd.series("kepler_node", "usage-bpf_cpu_time_ms"))
+        # usage-* is dispatched after power-total: wait until it covers them.
+        usage = dict(self.cd.wait_rows("kepler_node", "usage-bpf_cpu_time_ms", len(self.rows)))
         checked = 0
         for T, total in self.rows:
             want = 40 + 30 * usage[T] / 1000

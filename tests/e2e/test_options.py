@@ -106,8 +106,10 @@ class OptionsTest(unittest.TestCase):
             self.skipTest("no cgroup v1 cpu hierarchy on this host")
         ctr = "kepler_container-" + self.v1_id
         proc = "kepler_process-kburn_v1_%d" % self.v1_burner.pid
-        rows = self.cd.wait_rows(ctr, "power-total", 3)
-        mine = dict(self.cd.series(proc, "power-total"))
+        # Processes are dispatched after containers: once the process has 3
+        # rows, the container's rows at those timestamps are written too.
+        mine = dict(self.cd.wait_rows(proc, "power-total", 3))
+        rows = self.cd.series(ctr, "power-total")
         shared = [(T, v) for T, v in rows if T in mine]
         self.assertGreaterEqual(len(shared), 3, "container rows %s, process rows %s" % (rows, mine))
         worst = max(h.rel_err(v, mine[T]) for T, v in shared)
