@@ -673,6 +673,15 @@ class Collectd:
         wait_for("series dir %s" % plugin_dir, ok, timeout, seen=lambda: self.series_dirs()[:40])
 
 
+def start_daemon(test_class, **kw):
+    """Start a Collectd(**kw) for a test class. It is stopped when the class
+    ends (its log printed if a test failed), so classes in one file do not
+    share a daemon; cleanups the class adds later run before this one."""
+    cd = Collectd(**kw)
+    test_class.addClassCleanup(lambda: cd.cleanup(dump=STATE["failed"]))
+    return cd.start()
+
+
 def decimals(text):
     """Number of decimals of a printed float ('12.500000' -> 6)."""
     if "e" in text or "E" in text:

@@ -35,19 +35,12 @@ class ModelFile:
     cd = None
 
     @classmethod
-    def _cleanup(cls):
-        if cls.cd is not None:
-            cls.cd.cleanup(dump=h.STATE["failed"])
-
-    @classmethod
     def setUpClass(cls):
-        cls.addClassCleanup(cls._cleanup)
         fd, cls.path = tempfile.mkstemp(prefix="kepler_e2e_model_", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             f.write(cls.text)
         h.register_cleanup(lambda: os.unlink(cls.path))
-        cls.cd = h.Collectd(kepler_config='  ModelFile "%s"' % cls.path, name="model")
-        cls.cd.start()
+        cls.cd = h.start_daemon(cls, kepler_config='  ModelFile "%s"' % cls.path, name="model")
         cls.cd.wait_started()
         cls.rows = cls.cd.wait_rows("kepler_node", "power-total", 3)
 

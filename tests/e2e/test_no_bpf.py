@@ -40,15 +40,9 @@ class DisabledPlugin:
         raise NotImplementedError
 
     @classmethod
-    def _cleanup(cls):
-        if cls.cd is not None:
-            cls.cd.cleanup(dump=h.STATE["failed"])
-
-    @classmethod
     def setUpClass(cls):
-        cls.addClassCleanup(cls._cleanup)
-        cls.cd = h.Collectd(kepler_config='  IdlePower "split"', prefix=cls.prefix(), name=cls.name)
-        cls.cd.start()
+        cls.cd = h.start_daemon(cls, kepler_config='  IdlePower "split"', prefix=cls.prefix(),
+                                name=cls.name)
         daemon = os.stat(h.collectd_path())
 
         def execd():

@@ -26,20 +26,17 @@ class OptionsTest(unittest.TestCase):
     procs = []
 
     @classmethod
-    def _cleanup(cls):
+    def _kill_procs(cls):
         for p in cls.procs:
             h.kill_proc(p)
-        if cls.cd is not None:
-            cls.cd.cleanup(dump=h.STATE["failed"])
 
     @classmethod
     def setUpClass(cls):
-        cls.addClassCleanup(cls._cleanup)
         json_writer = 'LoadPlugin write_log\n<Plugin write_log>\n  Format "JSON"\n</Plugin>'
-        cls.cd = h.Collectd(
-            kepler_config='  MaxProcesses %d\n  IdlePower "node"' % MAX_PROCESSES,
+        cls.cd = h.start_daemon(
+            cls, kepler_config='  MaxProcesses %d\n  IdlePower "node"' % MAX_PROCESSES,
             name="options", extra_plugins=["write_log"], extra_config=json_writer)
-        cls.cd.start()
+        cls.addClassCleanup(cls._kill_procs)
         cls.cd.wait_started()
         tmp = cls.cd.tmp
         sleeper = h.named_copy(tmp, os.path.realpath(shutil.which("sleep")), "ksleep")

@@ -36,23 +36,18 @@ class PluginTest(unittest.TestCase):
 
     # ------------------------------------------------------------ fixtures
     @classmethod
-    def _cleanup(cls):
+    def _remove_workloads(cls):
         for p in cls.procs:
             h.kill_proc(p)
-        errors = []
-        if cls.cgroup_root:
-            errors = h.remove_cgroup_tree(cls.cgroup_root)
-        if cls.cd is not None:
-            cls.cd.cleanup(dump=h.STATE["failed"])
+        errors = h.remove_cgroup_tree(cls.cgroup_root) if cls.cgroup_root else []
         if errors:
             print("cgroup cleanup problems: %s" % errors, flush=True)
 
     @classmethod
     def setUpClass(cls):
         cls.procs = []
-        cls.addClassCleanup(cls._cleanup)
-        cls.cd = h.Collectd(kepler_config='  IdlePower "split"', name="plugin")
-        cls.cd.start()
+        cls.cd = h.start_daemon(cls, kepler_config='  IdlePower "split"', name="plugin")
+        cls.addClassCleanup(cls._remove_workloads)
         cls.cd.wait_started()
         tmp = cls.cd.tmp
 
