@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""collectd-kepler benchmarks: what the plugin costs, against the floor and
+against the alternative a collectd user has today. Run by `make bench` (as
+root); prints one table and writes it as markdown.
+
+Everything runs for real: the collectd daemon with the built plugin, the
+plugin's eBPF programs, an empty tp_btf/sched_switch program as the floor
+(bench/floor), `perf bench sched pipe` as the context-switch load, and
+sleeper / churn processes from bench/kepler-bench-load.
+
+  1. per-event cost of each BPF program (kernel.bpf_stats_enabled:
+     run_time_ns / run_cnt), kepler's and the floor's in the same run;
+  2. context-switch throughput with and without the plugin (ratio);
+  3. CPU time of collectd's read thread per interval (the read callback and
+     its dispatch) with N live processes, for kepler and for collectd's
+     `processes` plugin tracking all of them;
+  4. collectd's resident memory with each, and without either;
+  5. process churn: per-interval cost, and whether the kernel map and the
+     plugin's table return to their size before the churn.
+
+Per-read CPU comes from the reader thread's schedstat (ns): the thread is
+idle between reads, so each burst of CPU time is one read.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PLUGIN_DIR = "/usr/lib/collectd"
+TYPES_DB = "/usr/share/collectd/types.db"
+HOST = "bench"
+STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+POLL = 0.005
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def wait_for(what, predicate, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            die("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------ BPF side
+def bpf_progs():
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                         text=True, check=True).stdout
+    return {p["id"]: p for p in json.loads(out or "[]")}
+
+
+def bpf_map_entries(map_id):
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
+                         capture_output=True, text=True, check=True).stdout
+    return len(json.loads(out or "[]"))
+
+
+def processes_map_id(prog):
+    maps = {m["id"]: m for m in json.loads(subprocess.run(
+        ["bpftool", "-j", "map", "show"], capture_output=True, text=True,
+        check=True).stdout or "[]")}
+    for mid in prog.get("map_ids", []):
+        if maps.get(mid, {}).get("name") == "processes":
+            return mid
+    die("kepler's processes map not found among maps %r" % prog.get("map_ids"))
+
+
+def stats_delta(before, after, ids):
+    """{name: (ns per event, events)} between two bpf_progs() snapshots."""
+    out = {}
+    for i in ids:
+        a, b = after.get(i, {}), before.get(i, {})
+        cnt = a.get("run_cnt", 0) - b.get("run_cnt", 0)
+        ns = a.get("run_time_ns", 0) - b.get("run_time_ns", 0)
+        out[a.get("name", str(i))] = (ns / cnt if cnt else None, cnt)
+    return out
+
+
+class Floor:
+    """The empty sched_switch program, attached while this object lives."""
+
+    def __init__(self, path):
+        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            die("bench/floor did not attach (see its error above)")
+        self.prog_id = int(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------- collectd
+class Daemon:
+    """One collectd daemon: one read thread, the network writer (to a local
+    UDP socket nobody reads, the cheapest real writer), unixsock to read the
+    cache, and the plugin under test."""
+
+    def __init__(self, args, workdir, name, plugin_conf, plugins):
+        self.args = args
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(os.path.join(self.dir, "plugins"))
+        self.socket = os.path.join(self.dir, "sock")
+        for p in ("logfile", "unixsock", "network") + tuple(plugins):
+            src = args.plugin if p == "kepler" else os.path.join(PLUGIN_DIR, p + ".so")
+            shutil.copyfile(src, os.path.join(self.dir, "plugins", p + ".so"))
+        conf = os.path.join(self.dir, "collectd.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                'Hostname "%s"' % HOST, "FQDNLookup false",
+                'BaseDir "%s"' % self.dir, 'PIDFile "%s/pid"' % self.dir,
+                'PluginDir "%s/plugins"' % self.dir, 'TypesDB "%s"' % TYPES_DB,
+                "Interval %g" % args.interval, "ReadThreads 1", "WriteThreads 1",
+                "LoadPlugin logfile",
+                '<Plugin logfile>\n  File "%s/log"\n  LogLevel "info"\n</Plugin>' % self.dir,
+                "LoadPlugin unixsock",
+                '<Plugin unixsock>\n  SocketFile "%s"\n</Plugin>' % self.socket,
+                "LoadPlugin network",
+                '<Plugin network>\n  Server "127.0.0.1" "%d"\n</Plugin>' % args.sink_port,
+                plugin_conf, ""]))
+        known = set(bpf_progs())
+        self.proc = subprocess.Popen([args.collectd, "-f", "-C", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = os.path.join(self.dir, "log")
+        wait_for("collectd to start (%s)" % log, lambda: self._logged(log, "Initialization complete"),
+                 30)
+        self.reader = self._thread("reader#0")  # none without a read plugin
+        self.writer = self._thread("writer#0")
+        self.progs = {}
+        if "kepler" in plugins:
+            def loaded():
+                new = {i: p for i, p in bpf_progs().items()
+                       if i not in known and p.get("name", "").startswith("kepler_")}
+                return new if any(p["name"] == "kepler_sched_switch" for p in new.values()) else None
+            self.progs = wait_for("kepler's BPF programs", loaded, 30)
+
+    def _logged(self, log, text):
+        if self.proc.poll() is not None:
+            die("collectd exited (%d); log: %s" % (self.proc.returncode, log))
+        try:
+            with open(log) as f:
+                return text in f.read()
+        except FileNotFoundError:
+            return False
+
+    def _thread(self, comm):
+        if self.proc.poll() is not None:
+            die("collectd exited (%d); log: %s/log" % (self.proc.returncode, self.dir))
+        try:
+            for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+                with open("/proc/%d/task/%s/comm" % (self.proc.pid, tid)) as f:
+                    if f.read().strip() == comm:
+                        return "/proc/%d/task/%s/schedstat" % (self.proc.pid, tid)
+        except FileNotFoundError:
+            pass
+        return None
+
+    def prog_id(self, name):
+        return next(i for i, p in self.progs.items() if p["name"] == name)
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def getval(self, identifier):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(self.socket)
+            s.sendall(('GETVAL "%s/%s"\n' % (HOST, identifier)).encode())
+            data = b""
+            while data.count(b"\n") < 2:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.decode().splitlines()
+        if not lines or not lines[0].startswith("1 "):
+            return None
+        return float(lines[1].split("=", 1)[1])
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def schedstat_ns(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def read_bursts(daemon, interval, warmup, nreads, on_read=None):
+    """CPU ns of each of nreads reads after warmup reads, from the reader
+    thread's bursts; calls on_read() after each. Also returns the writer
+    thread's CPU ns over the measured reads."""
+    gap = 0.3 * interval
+    costs, burst, quiet_since = [], 0, None
+    last = schedstat_ns(daemon.reader)
+    w0 = None
+    deadline = time.monotonic() + (warmup + nreads + 3) * interval * 4
+    while len(costs) < warmup + nreads:
+        if time.monotonic() > deadline:
+            die("reads did not come (%d of %d seen)" % (len(costs), warmup + nreads))
+        time.sleep(POLL)
+        now = schedstat_ns(daemon.reader)
+        if now is None:
+            die("collectd exited; log: %s/log" % daemon.dir)
+        if now != last:
+            burst += now - last
+            last, quiet_since = now, time.monotonic()
+        elif burst and time.monotonic() - quiet_since >= gap:
+            costs.append(burst)
+            burst = 0
+            if len(costs) == warmup:
+                w0 = schedstat_ns(daemon.writer)
+            if on_read and len(costs) > warmup:
+                on_read()
+    writer_ns = schedstat_ns(daemon.writer) - w0
+    return costs[warmup:], writer_ns
+
+
+# ----------------------------------------------------------------- the loads
+def perf_pipe(loops):
+    out = subprocess.run(["perf", "bench", "sched", "pipe", "-l", str(loops)],
+                         capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.strip().endswith("ops/sec"):
+            return float(line.split()[0])
+    die("perf bench sched pipe printed no ops/sec: %s %s" % (out.stdout, out.stderr))
+
+
+class Sleepers:
+    def __init__(self, load, n, period_ms):
+        self.proc = subprocess.Popen([load, "sleepers", str(n), str(period_ms)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            die("could not start %d sleepers" % n)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=120)
+
+
+# ------------------------------------------------------------------- results
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, measure, values, unit, target="", met=None, fmt="%.1f"):
+        vals = [v for v in values if v is not None]
+        if vals:
+            med, lo, hi = statistics.median(vals), min(vals), max(vals)
+            cells = [fmt % med, fmt % lo, fmt % hi]
+        else:
+            cells = ["-", "-", "-"]
+        verdict = "" if met is None else ("yes" if met else "**no**")
+        self.rows.append([measure, unit] + cells + [str(len(vals)), target, verdict])
+        print("  %-58s %10s %s" % (measure, cells[0], unit), flush=True)
+
+    def markdown(self):
+        head = ["Measure", "Unit", "Median", "Min", "Max", "Runs", "Target", "Met"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines) + "\n"
+
+    def text(self):
+        head = ["Measure", "Unit", "Median", "Min", "Max", "Runs", "Target", "Met"]
+        rows = [head] + [[c.replace("**", "") for c in r] for r in self.rows]
+        w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+# --------------------------------------------------------------------- phases
+KEPLER_CONF = "LoadPlugin kepler"
+# The processes plugin at its lightest while still tracking every process
+# (one match for all; no fd, map or context-switch counting).
+PROCESSES_CONF = """LoadPlugin processes
+<Plugin processes>
+  CollectFileDescriptor false
+  CollectContextSwitch false
+  CollectMemoryMaps false
+  ProcessMatch "all" ".*"
+</Plugin>"""
+
+
+def phase_bpf_cost(args, work, table):
+    """kepler's programs and the floor attached one at a time, in alternating
+    runs: side by side, whichever program runs first on the hook pays a cold
+    path the second does not (about 35 ns here), which would skew the ratio."""
+    print("1. BPF per-event cost under perf bench sched pipe (%d runs)" % args.runs, flush=True)
+    per_prog = {}
+
+    def measure(ids):
+        before = bpf_progs()
+        perf_pipe(args.loops)
+        for name, (ns, cnt) in stats_delta(before, bpf_progs(), ids).items():
+            per_prog.setdefault(name, []).append((ns, cnt))
+
+    for i in range(args.runs):
+        d = Daemon(args, work, "bpf_cost_%d" % i, KEPLER_CONF, ["kepler"])
+        try:
+            measure(list(d.progs))
+        finally:
+            d.stop()
+        floor = Floor(args.floor)
+        try:
+            measure([floor.prog_id])
+        finally:
+            floor.close()
+    sw = [ns for ns, _ in per_prog["kepler_sched_switch"]]
+    fl = [ns for ns, _ in per_prog["floor_sched_switch"]]
+    table.add("sched_switch: kepler_sched_switch", sw, "ns/event", "<= 150",
+              statistics.median(sw) <= 150)
+    table.add("sched_switch: empty program (floor)", fl, "ns/event")
+    rs = [ratio(a, b) for a, b in zip(sw, fl)]
+    table.add("sched_switch: kepler / floor (paired runs)", rs, "x", "<= 3",
+              statistics.median(rs) <= 3, fmt="%.2f")
+    for name in sorted(per_prog):
+        if name in ("kepler_sched_switch", "floor_sched_switch"):
+            continue
+        vals = [ns for ns, cnt in per_prog[name] if cnt >= 100]
+        if vals:
+            table.add("%s (%d events/run)" % (name, statistics.median(
+                [c for _, c in per_prog[name]])), vals, "ns/event")
+
+
+def phase_throughput(args, work, table):
+    print("2. context-switch throughput with and without the plugin", flush=True)
+    base, withk = [], []
+    for i in range(args.runs):
+        d = Daemon(args, work, "tp_base_%d" % i, "", [])
+        base.append(perf_pipe(args.loops))
+        d.stop()
+        d = Daemon(args, work, "tp_kepler_%d" % i, KEPLER_CONF, ["kepler"])
+        withk.append(perf_pipe(args.loops))
+        d.stop()
+    table.add("perf bench sched pipe: collectd without kepler", base, "ops/s", fmt="%.0f")
+    table.add("perf bench sched pipe: collectd with kepler", withk, "ops/s", fmt="%.0f")
+    loss = [100.0 * (1 - k / b) for b, k in zip(base, withk)]
+    table.add("throughput loss (paired runs)", loss, "%", "<= 2",
+              statistics.median(loss) <= 2, fmt="%.2f")
+
+
+def phase_processes(args, work, table):
+    print("3-4. read cost and memory with live processes", flush=True)
+    for n in args.counts:
+        sl = Sleepers(args.load, n, int(args.sleeper_period * 1000))
+        try:
+            res = {}
+            for name, conf, plugins in (("none", "", []),
+                                        ("kepler", KEPLER_CONF, ["kepler"]),
+                                        ("processes", PROCESSES_CONF, ["processes"])):
+                d = Daemon(args, work, "procs_%d_%s" % (n, name), conf, plugins)
+                rss = []
+                try:
+                    if not plugins:  # no read callback: sample memory over the same span
+                        for _ in range(args.warmup + args.reads):
+                            time.sleep(args.interval)
+                            rss.append(d.rss_kb())
+                        res[name] = (None, None, rss, None)
+                        continue
+                    # every sleeper wakes within the warm-up: all are tracked
+                    warmup = max(args.warmup, int(args.sleeper_period / args.interval) + 1)
+                    costs, writer_ns = read_bursts(d, args.interval, warmup, args.reads,
+                                                   lambda: rss.append(d.rss_kb()))
+                    tracked = d.getval("kepler_node/gauge-processes") if name == "kepler" else None
+                finally:
+                    d.stop()
+                res[name] = ([c / 1e6 for c in costs], writer_ns / 1e6 / len(costs), rss, tracked)
+        finally:
+            sl.close()
+        k_ms, k_writer, k_rss, tracked = res["kepler"]
+        p_ms, p_writer, _, _ = res["processes"]
+        budget_per_k = 2.0 * max(tracked or n, 1) / 1000.0
+        table.add("%d procs: kepler read CPU per interval (%s tracked)" % (n, tracked),
+                  k_ms, "ms", "<= %.2f" % budget_per_k,
+                  statistics.median(k_ms) <= budget_per_k, fmt="%.3f")
+        table.add("%d procs: processes plugin read CPU per interval" % n, p_ms, "ms",
+                  fmt="%.3f")
+        table.add("%d procs: kepler / processes plugin" % n,
+                  [statistics.median(k_ms) / statistics.median(p_ms)], "x", "< 1",
+                  statistics.median(k_ms) < statistics.median(p_ms), fmt="%.2f")
+        table.add("%d procs: writer thread CPU per interval, kepler | processes" % n,
+                  [k_writer], "ms", "(%.3f)" % p_writer, fmt="%.3f")
+        base_rss = statistics.median(res["none"][2])
+        extra = [(r - base_rss) / 1024.0 for r in k_rss]
+        budget = 10.0 + (tracked or n) / 1024.0
+        table.add("%d procs: collectd RSS with kepler minus without (%.1f MB)"
+                  % (n, base_rss / 1024.0), extra, "MB", "<= %.1f" % budget,
+                  statistics.median(extra) <= budget)
+
+
+def phase_churn(args, work, table):
+    print("5. churn: %d processes/s for %d s" % (args.churn_rate, args.churn_seconds), flush=True)
+    d = Daemon(args, work, "churn", KEPLER_CONF, ["kepler"])
+    map_id = processes_map_id(d.progs[d.prog_id("kepler_sched_switch")])
+
+    def sizes():
+        return bpf_map_entries(map_id), d.getval("kepler_node/gauge-processes")
+
+    try:
+        read_bursts(d, args.interval, args.warmup, 1)
+        base_map, base_tab = sizes()
+        stats0 = bpf_progs()
+        churn = subprocess.Popen([args.load, "churn", str(args.churn_rate),
+                                  str(args.churn_seconds)], stdout=subprocess.PIPE, text=True)
+        peak = [base_map, base_tab or 0]
+
+        def sample():
+            m, t = sizes()
+            peak[0], peak[1] = max(peak[0], m), max(peak[1], t or 0)
+
+        nreads = int(args.churn_seconds / args.interval) - 2
+        costs, _ = read_bursts(d, args.interval, 1, nreads, sample)
+        spawned = churn.communicate(timeout=args.churn_seconds * 3)[0].strip()
+        churn_stats = stats_delta(stats0, bpf_progs(), list(d.progs))
+        t_end = time.monotonic()
+        slack = 16
+        wait_for("the maps to return to their size before the churn",
+                 lambda: all(v is not None and v <= b + slack
+                             for v, b in zip(sizes(), (base_map, base_tab))),
+                 timeout=20 * args.interval, interval=0.2)
+        settle = time.monotonic() - t_end
+        after_map, after_tab = sizes()
+    finally:
+        d.stop()
+    print("   churn: %s" % spawned, flush=True)
+    table.add("churn: kepler read CPU per interval", [c / 1e6 for c in costs], "ms", fmt="%.3f")
+    for name in ("kepler_process_exec", "kepler_process_exit"):
+        ns, cnt = churn_stats.get(name, (None, 0))
+        table.add("churn: %s (%d events)" % (name, cnt), [ns], "ns/event")
+    table.add("churn: BPF map entries before | peak | after", [after_map], "entries",
+              "%d | %d | back within %.1f s" % (base_map, peak[0], settle), True, fmt="%d")
+    table.add("churn: plugin table before | peak | after", [after_tab], "processes",
+              "%d | %d" % (base_tab, peak[1]), True, fmt="%d")
+
+
+# ----------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--plugin", required=True, help="built kepler.so")
+    ap.add_argument("--floor", required=True, help="bench/floor")
+    ap.add_argument("--load", required=True, help="bench/kepler-bench-load")
+    ap.add_argument("--markdown", help="write the table here as markdown")
+    ap.add_argument("--collectd", default=os.environ.get("COLLECTD", "/usr/sbin/collectd"))
+    ap.add_argument("--runs", type=int, default=5, help="runs of each perf load (>= 5)")
+    ap.add_argument("--loops", type=int, default=200000, help="perf bench sched pipe loops")
+    ap.add_argument("--interval", type=float, default=2.0, help="collectd Interval (s)")
+    ap.add_argument("--warmup", type=int, default=2, help="reads ignored at start")
+    ap.add_argument("--reads", type=int, default=8, help="reads measured per daemon")
+    ap.add_argument("--counts", default="100,1000,10000", help="live process counts")
+    ap.add_argument("--sleeper-period", type=float, default=10.0,
+                    help="each sleeper wakes once per this many seconds")
+    ap.add_argument("--churn-rate", type=int, default=500)
+    ap.add_argument("--churn-seconds", type=int, default=60)
+    ap.add_argument("--phases", default="1,2,3,5", help="which phases to run")
+    args = ap.parse_args()
+    args.counts = [int(c) for c in args.counts.split(",")]
+    phases = set(args.phases.split(","))
+    if os.geteuid() != 0:
+        die("run as root: the benchmarks load BPF programs and read their stats")
+    if not shutil.which("perf"):
+        die("perf not found: install the Debian package linux-perf")
+    for f in (args.plugin, args.floor, args.load, args.collectd):
+        if not os.path.exists(f):
+            die("%s not found (run through make bench)" % f)
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the writer's target
+    sink.bind(("127.0.0.1", 0))
+    args.sink_port = sink.getsockname()[1]
+    with open(STATS_SYSCTL) as f:
+        stats_was = f.read().strip()
+    work = tempfile.mkdtemp(prefix="kepler_bench_")
+    table = Table()
+    try:
+        with open(STATS_SYSCTL, "w") as f:
+            f.write("1")
+        if "1" in phases:
+            phase_bpf_cost(args, work, table)
+        with open(STATS_SYSCTL, "w") as f:  # stats cost time: off for throughput
+            f.write("0")
+        if "2" in phases:
+            phase_throughput(args, work, table)
+        if "3" in phases:
+            phase_processes(args, work, table)
+        with open(STATS_SYSCTL, "w") as f:
+            f.write("1")
+        if "5" in phases:
+            phase_churn(args, work, table)
+    finally:
+        with open(STATS_SYSCTL, "w") as f:
+            f.write(stats_was)
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(table.text())
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table.markdown())
+        print("\nmarkdown: %s" % args.markdown)
+
+
+if __name__ == "__main__":
+    main()
