@@ -182,20 +182,33 @@ class Daemon:
                     return int(line.split()[1])
         return 0
 
-    def getval(self, identifier):
+    def _ask(self, command):
+        """unixsock: the status line's count, then that many lines."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(self.socket)
-            s.sendall(('GETVAL "%s/%s"\n' % (HOST, identifier)).encode())
+            s.sendall((command + "\n").encode())
             data = b""
-            while data.count(b"\n") < 2:
-                chunk = s.recv(4096)
+            while True:
+                text = data.decode(errors="replace")
+                if "\n" in text:
+                    status = text.split("\n", 1)[0]
+                    n = int(status.split()[0]) if status[:1].isdigit() else 0
+                    if text.count("\n") >= n + 1:
+                        return status, text.split("\n")[1:n + 1]
+                chunk = s.recv(65536)
                 if not chunk:
-                    break
+                    return None, []
                 data += chunk
-        lines = data.decode().splitlines()
-        if not lines or not lines[0].startswith("1 "):
+
+    def getval(self, identifier):
+        status, lines = self._ask('GETVAL "%s/%s"' % (HOST, identifier))
+        if not lines:
             return None
-        return float(lines[1].split("=", 1)[1])
+        return float(lines[0].split("=", 1)[1])
+
+    def cached_series(self):
+        """Series in collectd's value cache (LISTVAL)."""
+        return len(self._ask("LISTVAL")[1])
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -386,22 +399,25 @@ def phase_processes(args, work, table):
                         for _ in range(args.warmup + args.reads):
                             time.sleep(args.interval)
                             rss.append(d.rss_kb())
-                        res[name] = (None, None, rss, None)
+                        res[name] = (None, None, rss, None, d.cached_series())
                         continue
                     # every sleeper wakes within the warm-up: all are tracked
                     warmup = max(args.warmup, int(args.sleeper_period / args.interval) + 1)
                     costs, writer_ns = read_bursts(d, args.interval, warmup, args.reads,
                                                    lambda: rss.append(d.rss_kb()))
                     tracked = d.getval("kepler_node/gauge-processes") if name == "kepler" else None
+                    series = d.cached_series()
                 finally:
                     d.stop()
-                res[name] = ([c / 1e6 for c in costs], writer_ns / 1e6 / len(costs), rss, tracked)
+                res[name] = ([c / 1e6 for c in costs], writer_ns / 1e6 / len(costs), rss, tracked,
+                             series)
         finally:
             sl.close()
-        k_ms, k_writer, k_rss, tracked = res["kepler"]
-        p_ms, p_writer, _, _ = res["processes"]
-        budget_per_k = 2.0 * max(tracked or n, 1) / 1000.0
-        table.add("%d procs: kepler read CPU per interval (%s tracked)" % (n, tracked),
+        k_ms, k_writer, k_rss, tracked, k_series = res["kepler"]
+        p_ms, p_writer, _, _, _ = res["processes"]
+        tracked = int(tracked or n)
+        budget_per_k = 2.0 * tracked / 1000.0
+        table.add("%d procs: kepler read CPU per interval (%d tracked)" % (n, tracked),
                   k_ms, "ms", "<= %.2f" % budget_per_k,
                   statistics.median(k_ms) <= budget_per_k, fmt="%.3f")
         table.add("%d procs: processes plugin read CPU per interval" % n, p_ms, "ms",
@@ -413,9 +429,9 @@ def phase_processes(args, work, table):
                   [k_writer], "ms", "(%.3f)" % p_writer, fmt="%.3f")
         base_rss = statistics.median(res["none"][2])
         extra = [(r - base_rss) / 1024.0 for r in k_rss]
-        budget = 10.0 + (tracked or n) / 1024.0
-        table.add("%d procs: collectd RSS with kepler minus without (%.1f MB)"
-                  % (n, base_rss / 1024.0), extra, "MB", "<= %.1f" % budget,
+        budget = 10.0 + tracked / 1024.0
+        table.add("%d procs: collectd RSS with kepler minus without (%.1f MB; %d series cached)"
+                  % (n, base_rss / 1024.0, k_series), extra, "MB", "<= %.1f" % budget,
                   statistics.median(extra) <= budget)
 
 

@@ -1,5 +1,6 @@
 #include "attribution.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static double top_level(const struct node_power *p, const double *v) {
@@ -40,4 +41,27 @@ void attribute_to_processes(const struct node_power *node, bool split_idle,
     procs[i]->power_dynamic_w = node->total_dynamic * share;
     procs[i]->power_idle_w = split_idle ? node->total_idle * share : 0;
   }
+}
+
+static int by_power_desc(const void *a, const void *b) {
+  const struct proc_entry *x = *(struct proc_entry *const *)a;
+  const struct proc_entry *y = *(struct proc_entry *const *)b;
+  double px = x->power_dynamic_w + x->power_idle_w;
+  double py = y->power_dynamic_w + y->power_idle_w;
+  if (px != py)
+    return px > py ? -1 : 1;
+  return (x->key.tgid > y->key.tgid) - (x->key.tgid < y->key.tgid);
+}
+
+size_t attribution_keep_top(struct proc_entry **procs, size_t n, size_t top,
+                            double *other_dynamic_w, double *other_idle_w) {
+  *other_dynamic_w = *other_idle_w = 0;
+  if (n <= top)
+    return n;
+  qsort(procs, n, sizeof(*procs), by_power_desc);
+  for (size_t i = top; i < n; i++) {
+    *other_dynamic_w += procs[i]->power_dynamic_w;
+    *other_idle_w += procs[i]->power_idle_w;
+  }
+  return top;
 }

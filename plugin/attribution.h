@@ -31,4 +31,10 @@ void node_power_estimate(const struct power_model *m,
 void attribute_to_processes(const struct node_power *node, bool split_idle,
                             struct proc_entry *const *procs, size_t n);
 
+/* Order procs by power (dynamic + idle), highest first (ties by pid), and
+ * sum the processes beyond the first `top` into *other_dynamic_w and
+ * *other_idle_w. Returns how many stay reported: min(n, top). */
+size_t attribution_keep_top(struct proc_entry **procs, size_t n, size_t top,
+                            double *other_dynamic_w, double *other_idle_w);
+
 #endif

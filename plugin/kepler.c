@@ -24,6 +24,7 @@ static struct {
         {
             .split_idle = true,
             .max_processes = 32768,
+            .top_processes = 20,
             .hw_counters = true,
             .page_cache = true,
             .softirq = true,
@@ -73,6 +74,18 @@ static int config_max_processes(oconfig_item_t *ci) {
   return 0;
 }
 
+static int config_top_processes(oconfig_item_t *ci) {
+  int n = 0;
+  if (cf_util_get_int(ci, &n))
+    return -1;
+  if (n < 0) {
+    ERROR(PLUGIN_NAME ": TopProcesses must be 0 (all) or more, not %d", n);
+    return -1;
+  }
+  kepler.opt.top_processes = (unsigned)n;
+  return 0;
+}
+
 static int kepler_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = ci->children + i;
@@ -89,6 +102,8 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = cf_util_get_boolean(child, &kepler.opt.page_cache);
     else if (strcasecmp(child->key, "SoftIRQ") == 0)
       rc = cf_util_get_boolean(child, &kepler.opt.softirq);
+    else if (strcasecmp(child->key, "TopProcesses") == 0)
+      rc = config_top_processes(child);
     else if (strcasecmp(child->key, "ReportProcesses") == 0)
       rc = cf_util_get_boolean(child, &kepler.report_processes);
     else if (strcasecmp(child->key, "ReportContainers") == 0)
@@ -214,8 +229,8 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
       meta_data_add_unsigned_int(meta, "pid", e->key.tgid);
       meta_data_add_string(meta, "command", e->comm);
       meta_data_add_string(meta, "container_id",
-                           workload_instance(&e->workload));
-      meta_data_add_string(meta, "cgroup_path", e->workload.cgroup_path);
+                           workload_instance(e->workload));
+      meta_data_add_string(meta, "cgroup_path", e->workload->cgroup_path);
     }
     submit_part("kepler_process", instance, e->power_dynamic_w, e->power_idle_w,
                 e->energy_j, t, meta);
@@ -223,6 +238,14 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
       if (r->available[f])
         submit("kepler_process", instance, "usage", feature_name(f),
                gauge(e->rate[f]), t, meta);
+    meta_data_destroy(meta);
+  }
+  if (r->other_present) {
+    meta_data_t *meta = meta_data_create();
+    if (meta)
+      meta_data_add_unsigned_int(meta, "processes", r->other.nprocs);
+    submit_part("kepler_process", "other", r->other.power_dynamic_w,
+                r->other.power_idle_w, r->other.energy_j, t, meta);
     meta_data_destroy(meta);
   }
 }

@@ -1,6 +1,7 @@
 #include "kepler_core.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "model.h"
 #include "node_cpu.h"
+#include "workload_set.h"
 
 #define REAP_BATCH 1024
 /* Every this many samples, idle processes are checked against /proc: an exit
@@ -23,6 +25,8 @@ struct kepler_core {
   struct bpf_sampler *sampler;
   struct proc_table *procs;
   struct cgroup_resolver *resolver;
+  struct workload_set *identities; /* interned per-process identities */
+  struct other_power other;        /* processes beyond top_processes */
   struct power_model *model;
   const char *model_origin; /* the file it came from, or "embedded" */
   bool available[FEATURE_MAX];
@@ -95,9 +99,13 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     kepler_core_close(k);
     return -1;
   }
+  /* Loading parsed the kernel's BTF (megabytes) and freed it; glibc keeps
+   * freed heap unless asked, and collectd would carry it for its lifetime. */
+  malloc_trim(0);
   k->procs = proc_table_new();
   k->resolver = cgroup_resolver_new("/proc");
-  if (!k->procs || !k->resolver) {
+  k->identities = workload_set_new();
+  if (!k->procs || !k->resolver || !k->identities) {
     snprintf(err, errlen, "out of memory");
     kepler_core_close(k);
     return -1;
@@ -200,16 +208,21 @@ static struct workload_power *workload_for(struct kepler_core *k,
   return slot;
 }
 
-static void identify(struct kepler_core *k, struct proc_entry *e) {
+static int identify(struct kepler_core *k, struct proc_entry *e) {
   bool kthread = e->flags & PROC_KTHREAD;
   if (e->identified && e->identified_cgroup == e->cgroup_id &&
       e->identified_kthread == kthread)
-    return;
-  cgroup_resolver_identify(k->resolver, e->key.tgid, e->cgroup_id, kthread,
-                           &e->workload);
+    return 0;
+  struct workload_id w;
+  cgroup_resolver_identify(k->resolver, e->key.tgid, e->cgroup_id, kthread, &w);
+  const struct workload_id *shared = workload_set_intern(k->identities, &w);
+  if (!shared)
+    return -1;
+  e->workload = shared;
   e->identified = true;
   e->identified_cgroup = e->cgroup_id;
   e->identified_kthread = kthread;
+  return 0;
 }
 
 /* Containers = sum of their processes, in the numbers dispatched. */
@@ -218,9 +231,10 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
   uint32_t gen = ++k->generation;
   size_t pos = 0;
   for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
-    struct workload_power *w = workload_for(k, &e->workload);
+    struct workload_power *w = workload_for(k, e->workload);
     if (!w)
       return -1;
+    workload_set_mark(e->workload, gen);
     if (w->generation != gen) {
       w->generation = gen;
       w->nprocs = 0;
@@ -245,9 +259,23 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
     kept++;
   }
   k->nworkloads = kept;
+  workload_set_sweep(k->identities, gen); /* cgroups with no process left */
   r->workloads = k->workload_ptrs;
   r->nworkloads = kept;
   return 0;
+}
+
+/* Report the top_processes highest-power processes, the rest as `other`. */
+static void keep_top(struct kepler_core *k, struct kepler_report *r,
+                     double dt_s) {
+  struct other_power *o = &k->other;
+  size_t kept = attribution_keep_top(r->procs, r->nprocs, k->opt.top_processes,
+                                     &o->power_dynamic_w, &o->power_idle_w);
+  o->nprocs = r->nprocs - kept;
+  r->nprocs = kept;
+  o->energy_j += (o->power_dynamic_w + o->power_idle_w) * dt_s;
+  r->other = *o;
+  r->other_present = true;
 }
 
 /* Leave the kernel map first: an entry that stayed there would come back as
@@ -306,7 +334,8 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   size_t nactive = 0;
   size_t pos = 0;
   for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
-    identify(k, e);
+    if (identify(k, e))
+      return -1;
     for (int f = 0; f < FEATURE_MAX; f++)
       if (k->available[f])
         r->rate[f] += e->rate[f];
@@ -325,6 +354,10 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
         (k->active[i]->power_dynamic_w + k->active[i]->power_idle_w) * dt;
   if (aggregate_workloads(k, dt, r))
     return -1;
+  r->procs = k->active;
+  r->nprocs = nactive;
+  if (k->opt.top_processes)
+    keep_top(k, r, dt);
 
   k->energy_j += r->node.total * dt;
   k->energy_dynamic_j += r->node.total_dynamic * dt;
@@ -341,8 +374,6 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   r->energy_dynamic_j = k->energy_dynamic_j;
   r->energy_idle_j = k->energy_idle_j;
   memcpy(r->available, k->available, sizeof(r->available));
-  r->procs = k->active;
-  r->nprocs = nactive;
   r->tracked = proc_table_size(k->procs);
   r->map_full = node.errors[KEPLER_ERR_MAP_FULL];
   r->hw_read_errors = node.errors[KEPLER_ERR_HW_READ];
@@ -355,6 +386,7 @@ void kepler_core_close(struct kepler_core *k) {
   sampler_close(k->sampler);
   proc_table_free(k->procs);
   cgroup_resolver_free(k->resolver);
+  workload_set_free(k->identities);
   model_free(k->model);
   free(k->workloads);
   free(k->workload_ptrs);

@@ -16,7 +16,17 @@ struct kepler_options {
   const char *model_file; /* NULL: the embedded default model */
   bool split_idle;        /* share node idle power among processes */
   unsigned max_processes;
+  unsigned top_processes; /* report this many by power, the rest as other;
+                             0: report every active process */
   bool hw_counters, page_cache, softirq;
+};
+
+/* The active processes not reported one by one (top_processes), summed:
+ * reported + other = node, in every interval. */
+struct other_power {
+  size_t nprocs;
+  double power_dynamic_w, power_idle_w;
+  double energy_j; /* cumulative */
 };
 
 /* A container, or the `system` / `kernel` bucket. */
@@ -37,8 +47,11 @@ struct kepler_report {
   bool cpu_utilization_known;
   bool available[FEATURE_MAX]; /* features this host measures */
   double rate[FEATURE_MAX];    /* node per-second features */
-  struct proc_entry **procs;   /* processes active in the interval */
+  struct proc_entry **procs;   /* active processes to report, by power when
+                                  top_processes is set */
   size_t nprocs;
+  bool other_present; /* top_processes is set: `other` is reported */
+  struct other_power other;
   struct workload_power **workloads; /* every workload with a process */
   size_t nworkloads;
   size_t tracked;    /* processes in the table */

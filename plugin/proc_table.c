@@ -3,13 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Open addressing with linear probing and backward-shift deletion; the
- * per-interval pass touches every entry, so entries live inline. */
+/* Entries live densely in one array that the per-interval passes walk;
+ * lookups go through an open-addressing index (linear probing, backward-shift
+ * deletion) of entry numbers, 4 bytes per slot at most half full. A removed
+ * entry's place is taken by the last one. Dense entries keep memory near
+ * sizeof(struct proc_entry) per process, instead of twice that for inline
+ * slots kept half empty. */
 struct proc_table {
-  struct proc_entry *slots;
-  bool *used;
-  size_t cap; /* power of two */
-  size_t size;
+  struct proc_entry *entries;
+  size_t size, entries_cap;
+  uint32_t *index;  /* entry number + 1; 0: empty slot */
+  size_t index_cap; /* power of two */
   uint32_t generation;
 };
 
@@ -29,10 +33,9 @@ struct proc_table *proc_table_new(void) {
   struct proc_table *t = calloc(1, sizeof(*t));
   if (!t)
     return NULL;
-  t->cap = 256;
-  t->slots = calloc(t->cap, sizeof(*t->slots));
-  t->used = calloc(t->cap, sizeof(*t->used));
-  if (!t->slots || !t->used) {
+  t->index_cap = 256;
+  t->index = calloc(t->index_cap, sizeof(*t->index));
+  if (!t->index) {
     proc_table_free(t);
     return NULL;
   }
@@ -42,64 +45,67 @@ struct proc_table *proc_table_new(void) {
 void proc_table_free(struct proc_table *t) {
   if (!t)
     return;
-  free(t->slots);
-  free(t->used);
+  free(t->entries);
+  free(t->index);
   free(t);
 }
 
+static const struct proc_key *key_at(const struct proc_table *t, size_t slot) {
+  return &t->entries[t->index[slot] - 1].key;
+}
+
+/* The slot holding k, or the empty slot where it would go. */
 static size_t find_slot(const struct proc_table *t, const struct proc_key *k) {
-  size_t mask = t->cap - 1;
+  size_t mask = t->index_cap - 1;
   size_t i = hash_key(k) & mask;
-  while (t->used[i] && !key_eq(&t->slots[i].key, k))
+  while (t->index[i] && !key_eq(key_at(t, i), k))
     i = (i + 1) & mask;
   return i;
 }
 
-static int grow(struct proc_table *t) {
-  struct proc_table bigger = {.cap = t->cap * 2};
-  bigger.slots = malloc(bigger.cap * sizeof(*bigger.slots));
-  bigger.used = calloc(bigger.cap, sizeof(*bigger.used));
-  if (!bigger.slots || !bigger.used) {
-    free(bigger.slots);
-    free(bigger.used);
+static int grow_index(struct proc_table *t) {
+  size_t cap = t->index_cap * 2;
+  uint32_t *index = calloc(cap, sizeof(*index));
+  if (!index)
     return -1;
-  }
-  for (size_t i = 0; i < t->cap; i++) {
-    if (!t->used[i])
-      continue;
-    size_t j = find_slot(&bigger, &t->slots[i].key);
-    bigger.slots[j] = t->slots[i];
-    bigger.used[j] = true;
-  }
-  free(t->slots);
-  free(t->used);
-  t->slots = bigger.slots;
-  t->used = bigger.used;
-  t->cap = bigger.cap;
+  free(t->index);
+  t->index = index;
+  t->index_cap = cap;
+  for (size_t e = 0; e < t->size; e++)
+    t->index[find_slot(t, &t->entries[e].key)] = (uint32_t)e + 1;
   return 0;
 }
 
-static void remove_at(struct proc_table *t, size_t i) {
-  size_t mask = t->cap - 1;
-  t->used[i] = false;
-  t->size--;
-  /* Backward shift: move later members of the probe run into the hole. */
-  for (size_t j = (i + 1) & mask; t->used[j]; j = (j + 1) & mask) {
-    size_t home = hash_key(&t->slots[j].key) & mask;
+/* Empty slot i of the index: move later members of its probe run into the
+ * hole. */
+static void unindex_at(struct proc_table *t, size_t i) {
+  size_t mask = t->index_cap - 1;
+  t->index[i] = 0;
+  for (size_t j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
+    size_t home = hash_key(key_at(t, j)) & mask;
     bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
-      t->slots[i] = t->slots[j];
-      t->used[i] = true;
-      t->used[j] = false;
+      t->index[i] = t->index[j];
+      t->index[j] = 0;
       i = j;
     }
+  }
+}
+
+/* Remove entry number e: the last entry moves into its place. */
+static void remove_entry(struct proc_table *t, size_t e) {
+  unindex_at(t, find_slot(t, &t->entries[e].key));
+  size_t last = --t->size;
+  if (e != last) {
+    t->entries[e] = t->entries[last];
+    t->index[find_slot(t, &t->entries[e].key)] = (uint32_t)e + 1;
   }
 }
 
 static struct proc_entry *lookup(struct proc_table *t,
                                  const struct proc_key *k) {
   size_t i = find_slot(t, k);
-  return t->used[i] ? &t->slots[i] : NULL;
+  return t->index[i] ? &t->entries[t->index[i] - 1] : NULL;
 }
 
 /* The kernel's cumulative counters in feature order. */
@@ -116,14 +122,21 @@ static void counters_of(const struct proc_stats *s, uint64_t c[FEATURE_MAX]) {
 
 static struct proc_entry *insert(struct proc_table *t,
                                  const struct proc_key *k) {
-  if ((t->size + 1) * 2 > t->cap && grow(t))
+  if ((t->size + 1) * 2 > t->index_cap && grow_index(t))
     return NULL;
-  size_t i = find_slot(t, k);
-  memset(&t->slots[i], 0, sizeof(t->slots[i]));
-  t->slots[i].key = *k;
-  t->used[i] = true;
-  t->size++;
-  return &t->slots[i];
+  if (t->size == t->entries_cap) { /* grow by half: at most a third unused */
+    size_t cap = t->entries_cap < 64 ? 64 : t->entries_cap + t->entries_cap / 2;
+    struct proc_entry *p = realloc(t->entries, cap * sizeof(*p));
+    if (!p)
+      return NULL;
+    t->entries = p;
+    t->entries_cap = cap;
+  }
+  struct proc_entry *e = &t->entries[t->size];
+  memset(e, 0, sizeof(*e));
+  e->key = *k;
+  t->index[find_slot(t, k)] = (uint32_t)++t->size;
+  return e;
 }
 
 static void fold(struct proc_entry *e, const struct proc_sample *s, bool is_new,
@@ -131,7 +144,11 @@ static void fold(struct proc_entry *e, const struct proc_sample *s, bool is_new,
   uint64_t now[FEATURE_MAX];
   counters_of(&s->stats, now);
   now[FEATURE_CPU_TIME_MS] += e->inflight_ns;
+  now[FEATURE_CPU_CYCLES] += e->inflight_hw[KEPLER_HW_CYCLES];
+  now[FEATURE_CPU_INSTRUCTIONS] += e->inflight_hw[KEPLER_HW_INSTRUCTIONS];
+  now[FEATURE_CACHE_MISS] += e->inflight_hw[KEPLER_HW_CACHE_MISSES];
   e->inflight_ns = 0;
+  memset(e->inflight_hw, 0, sizeof(e->inflight_hw));
   e->active = false;
   for (int f = 0; f < FEATURE_MAX; f++) {
     /* A process first seen now ran within this interval: all it has
@@ -168,8 +185,11 @@ int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
   for (unsigned c = 0; c < ninflight; c++) {
     struct proc_entry *e =
         inflight[c].key.tgid ? lookup(t, &inflight[c].key) : NULL;
-    if (e)
-      e->inflight_ns += inflight[c].ns;
+    if (!e)
+      continue;
+    e->inflight_ns += inflight[c].ns;
+    for (int h = 0; h < KEPLER_HW_MAX; h++)
+      e->inflight_hw[h] += inflight[c].hw[h];
   }
   for (size_t i = 0; i < n; i++) {
     struct proc_entry *e = lookup(t, &samples[i].key);
@@ -180,11 +200,11 @@ int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
     e->generation = gen;
   }
   /* Gone from the kernel map (reaped by us): drop. */
-  for (size_t i = 0; i < t->cap;) {
-    if (t->used[i] && t->slots[i].generation != gen)
-      remove_at(t, i); /* the slot now holds a shifted entry: re-check it */
+  for (size_t e = 0; e < t->size;) {
+    if (t->entries[e].generation != gen)
+      remove_entry(t, e); /* the last entry moved here: check it too */
     else
-      i++;
+      e++;
   }
   return 0;
 }
@@ -194,20 +214,15 @@ size_t proc_table_size(const struct proc_table *t) {
 }
 
 struct proc_entry *proc_table_next(struct proc_table *t, size_t *pos) {
-  while (*pos < t->cap) {
-    size_t i = (*pos)++;
-    if (t->used[i])
-      return &t->slots[i];
-  }
-  return NULL;
+  return *pos < t->size ? &t->entries[(*pos)++] : NULL;
 }
 
 size_t proc_table_reapable(const struct proc_table *t, struct proc_key *keys,
                            size_t max) {
   size_t n = 0;
-  for (size_t i = 0; i < t->cap && n < max; i++) {
-    const struct proc_entry *e = &t->slots[i];
-    if (t->used[i] && (e->exit_samples >= 2 || e->vanished) && !e->moved)
+  for (size_t i = 0; i < t->size && n < max; i++) {
+    const struct proc_entry *e = &t->entries[i];
+    if ((e->exit_samples >= 2 || e->vanished) && !e->moved)
       keys[n++] = e->key;
   }
   return n;
@@ -215,6 +230,6 @@ size_t proc_table_reapable(const struct proc_table *t, struct proc_key *keys,
 
 void proc_table_remove(struct proc_table *t, const struct proc_key *key) {
   size_t i = find_slot(t, key);
-  if (t->used[i])
-    remove_at(t, i);
+  if (t->index[i])
+    remove_entry(t, t->index[i] - 1);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end test of options users change, with the real daemon:
 MaxProcesses (a full in-kernel table is counted, never silent), IdlePower
-"node" (idle power stays at node level), and meta data through a JSON writer
+"node" (idle power stays at node level), TopProcesses (a bounded number of
+process series plus `other`, summing to the node), meta data through a JSON writer
 (write_log Format JSON); and a container visible only in a cgroup v1
 hierarchy (docker's cgroupfs driver on a hybrid host).
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
@@ -18,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 MAX_PROCESSES = 64
+TOP_PROCESSES = 5
 SLEEPERS = 100  # more than the table holds, on top of the host's own
 
 
@@ -34,7 +36,8 @@ class OptionsTest(unittest.TestCase):
     def setUpClass(cls):
         json_writer = 'LoadPlugin write_log\n<Plugin write_log>\n  Format "JSON"\n</Plugin>'
         cls.cd = h.start_daemon(
-            cls, kepler_config='  MaxProcesses %d\n  IdlePower "node"' % MAX_PROCESSES,
+            cls, kepler_config='  MaxProcesses %d\n  IdlePower "node"\n  TopProcesses %d'
+            % (MAX_PROCESSES, TOP_PROCESSES),
             name="options", extra_plugins=["write_log"], extra_config=json_writer)
         cls.addClassCleanup(cls._kill_procs)
         cls.cd.wait_started()
@@ -126,7 +129,7 @@ class OptionsTest(unittest.TestCase):
                 if not line.startswith('[{"values"'):
                     continue
                 for v in json.loads(line):
-                    if v.get("plugin") == "kepler_process":
+                    if v.get("plugin") == "kepler_process" and v["plugin_instance"] != "other":
                         found.append(v)
             return found
 
@@ -141,6 +144,30 @@ class OptionsTest(unittest.TestCase):
             checked += 1
         print("c: %d kepler_process JSON values carry consistent meta data, e.g. %s"
               % (checked, json.dumps(values[0]["meta"])), flush=True)
+
+    def test_e_top_processes_and_other(self):
+        """TopProcesses N: at most N process series per interval plus
+        `other`, and together they carry the node's power exactly."""
+        # `other` is dispatched after the processes of its read.
+        other = dict(self.cd.wait_rows("kepler_process-other", "power-dynamic", 4))
+        node = dict(self.cd.series("kepler_node", "power-dynamic"))
+        per_t = {T: [v] for T, v in other.items()}
+        for d in self.cd.series_dirs():
+            if d.startswith("kepler_process-") and d != "kepler_process-other":
+                for T, v in self.cd.series(d, "power-dynamic"):
+                    if T in per_t:
+                        per_t[T].append(v)
+        worst, most = 0.0, 0
+        for T, values in per_t.items():
+            self.assertIn(T, node, "node has no row at %.3f" % T)
+            most = max(most, len(values) - 1)
+            worst = max(worst, h.rel_err(sum(values), node[T]))
+        print("e: TopProcesses %d: at most %d process series + other per interval over %d "
+              "intervals; reported + other vs node: %.5f %% worst"
+              % (TOP_PROCESSES, most, len(per_t), 100 * worst), flush=True)
+        self.assertLessEqual(most, TOP_PROCESSES)
+        self.assertGreater(max(other.values()), 0, "other never carried power: %s" % other)
+        self.assertLessEqual(worst, 1e-4)
 
 
 if __name__ == "__main__":

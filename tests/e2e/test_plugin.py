@@ -46,7 +46,8 @@ class PluginTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.procs = []
-        cls.cd = h.start_daemon(cls, kepler_config='  IdlePower "split"', name="plugin")
+        cls.cd = h.start_daemon(cls, kepler_config='  IdlePower "split"\n  TopProcesses 0',
+                                 name="plugin")
         cls.addClassCleanup(cls._remove_workloads)
         cls.cd.wait_started()
         tmp = cls.cd.tmp

@@ -501,6 +501,62 @@ START_TEST(test_zero_node_power) {
 }
 END_TEST
 
+/* --- attribution_keep_top ------------------------------------------------ */
+
+START_TEST(test_keep_top_orders_and_sums_rest) {
+  static const double rates[] = {10, 50, 0, 30, 20, 40};
+  make_procs(rates, 6);
+  for (size_t i = 0; i < 6; i++) { /* power = 2 W per 10 ms/s, idle 1 W */
+    procs[i].power_dynamic_w = rates[i] / 5;
+    procs[i].power_idle_w = 1;
+  }
+  double od, oi;
+  size_t kept = attribution_keep_top(ptrs, 6, 3, &od, &oi);
+  ck_assert_uint_eq(kept, 3);
+  /* 50, 40, 30 ms/s are pids 101, 105, 103. */
+  ck_assert_uint_eq(ptrs[0]->key.tgid, 101);
+  ck_assert_uint_eq(ptrs[1]->key.tgid, 105);
+  ck_assert_uint_eq(ptrs[2]->key.tgid, 103);
+  ck_assert_close(od, (20.0 + 10.0 + 0.0) / 5);
+  ck_assert_close(oi, 3.0);
+}
+END_TEST
+
+START_TEST(test_keep_top_all_fit) {
+  static const double rates[] = {10, 20};
+  make_procs(rates, 2);
+  double od = -1, oi = -1;
+  ck_assert_uint_eq(attribution_keep_top(ptrs, 2, 2, &od, &oi), 2);
+  ck_assert(od == 0 && oi == 0);
+  ck_assert_uint_eq(attribution_keep_top(ptrs, 2, 20, &od, &oi), 2);
+  ck_assert_uint_eq(ptrs[0]->key.tgid, 100); /* untouched order */
+}
+END_TEST
+
+START_TEST(test_keep_top_conserves) {
+  /* Reported + other = node, for any top. */
+  static double rates[MAXP];
+  for (size_t i = 0; i < MAXP; i++)
+    rates[i] = (double)((i * 7919) % 1009);
+  for (size_t top = 0; top <= MAXP; top = top * 2 + 1) {
+    make_procs(rates, MAXP);
+    struct node_power node = manual_node(12.5, 87.25);
+    attribute_to_processes(&node, true, ptrs, MAXP);
+    double od, oi;
+    size_t kept = attribution_keep_top(ptrs, MAXP, top, &od, &oi);
+    double d = od, i_ = oi;
+    for (size_t i = 0; i < kept; i++) {
+      d += ptrs[i]->power_dynamic_w;
+      i_ += ptrs[i]->power_idle_w;
+      if (i > 0)
+        ck_assert(ptrs[i - 1]->power_dynamic_w >= ptrs[i]->power_dynamic_w);
+    }
+    ck_assert_close(d, 87.25);
+    ck_assert_close(i_, 12.5);
+  }
+}
+END_TEST
+
 /* Sums with Kahan compensation, so the check does not add error of its own.
  */
 static double sum_of(const double *v, size_t n) {
@@ -607,6 +663,9 @@ static Suite *attribution_suite(void) {
   tcase_add_test(tc, test_zero_node_power);
   tcase_add_test(tc, test_conservation_many);
   tcase_add_test(tc, test_conservation_with_model);
+  tcase_add_test(tc, test_keep_top_orders_and_sums_rest);
+  tcase_add_test(tc, test_keep_top_all_fit);
+  tcase_add_test(tc, test_keep_top_conserves);
   suite_add_tcase(s, tc);
 
   return s;

@@ -350,7 +350,7 @@ START_TEST(test_inflight_credited) {
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 100.0);
 
   /* No switch-out since: the map did not move, a CPU runs it for 50 ms. */
-  struct inflight_slice inf[2] = {{key_of(20, 2), 50000000}};
+  struct inflight_slice inf[2] = {{.key = key_of(20, 2), .ns = 50000000}};
   update(&s, 1, inf, 1, 1.0);
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 50.0);
   ck_assert(must_find(20, 2)->active);
@@ -361,8 +361,8 @@ START_TEST(test_inflight_credited) {
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 30.0);
 
   /* Two threads on two CPUs: 20 ms + 10 ms in flight. */
-  inf[0] = (struct inflight_slice){key_of(20, 2), 20000000};
-  inf[1] = (struct inflight_slice){key_of(20, 2), 10000000};
+  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 20000000};
+  inf[1] = (struct inflight_slice){.key = key_of(20, 2), .ns = 10000000};
   update(&s, 1, inf, 2, 1.0);
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 30.0);
 
@@ -372,25 +372,56 @@ START_TEST(test_inflight_credited) {
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 5.0);
 
   /* A slice still running at the next sample: only its growth counts. */
-  inf[0] = (struct inflight_slice){key_of(20, 2), 40000000};
+  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 40000000};
   update(&s, 1, inf, 1, 1.0);
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 40.0);
-  inf[0] = (struct inflight_slice){key_of(20, 2), 100000000};
+  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 100000000};
   update(&s, 1, inf, 1, 1.0);
   ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 60.0);
+}
+END_TEST
+
+START_TEST(test_inflight_hw_credited) {
+  /* Counts pending on a CPU (not yet flushed to the map) count now, and
+   * only once when the flush lands in the map. */
+  struct proc_sample s = sample(27, 7, 0);
+  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = 1000;
+  s.stats.hw[KEPLER_HW_CACHE_MISSES] = 10;
+  update(&s, 1, NULL, 0, 1.0);
+  struct inflight_slice inf[1] = {{.key = key_of(27, 7), .ns = 30000000}};
+  inf[0].hw[KEPLER_HW_CYCLES] = 5000;
+  inf[0].hw[KEPLER_HW_INSTRUCTIONS] = 2000;
+  inf[0].hw[KEPLER_HW_CACHE_MISSES] = 4;
+  update(&s, 1, inf, 1, 2.0);
+  struct proc_entry *e = must_find(27, 7);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 15.0);
+  ck_assert_close(e->rate[FEATURE_CPU_CYCLES], 2500.0);
+  ck_assert_close(e->rate[FEATURE_CPU_INSTRUCTIONS], 1000.0);
+  ck_assert_close(e->rate[FEATURE_CACHE_MISS], 2.0);
+  /* Flushed, plus 1000 more instructions: only those are new. */
+  s.stats.cpu_ns = 30000000;
+  s.stats.hw[KEPLER_HW_CYCLES] = 5000;
+  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = 1000 + 2000 + 1000;
+  s.stats.hw[KEPLER_HW_CACHE_MISSES] = 14;
+  update(&s, 1, NULL, 0, 1.0);
+  e = must_find(27, 7);
+  ck_assert(e->rate[FEATURE_CPU_TIME_MS] == 0);
+  ck_assert(e->rate[FEATURE_CPU_CYCLES] == 0);
+  ck_assert_close(e->rate[FEATURE_CPU_INSTRUCTIONS], 1000.0);
+  ck_assert(e->rate[FEATURE_CACHE_MISS] == 0);
 }
 END_TEST
 
 START_TEST(test_inflight_other_process_untouched) {
   struct proc_sample s[2] = {sample(21, 1, 10000000), sample(22, 1, 10000000)};
   update(s, 2, NULL, 0, 1.0);
-  struct inflight_slice inf[1] = {{key_of(22, 1), 70000000}};
+  struct inflight_slice inf[1] = {{.key = key_of(22, 1), .ns = 70000000}};
   update(s, 2, inf, 1, 1.0);
   ck_assert(must_find(21, 1)->rate[FEATURE_CPU_TIME_MS] == 0);
   ck_assert(!must_find(21, 1)->active);
   ck_assert_close(must_find(22, 1)->rate[FEATURE_CPU_TIME_MS], 70.0);
   /* Same tgid, other start time: a different process gets nothing. */
-  inf[0] = (struct inflight_slice){key_of(21, 2), 70000000};
+  inf[0] = (struct inflight_slice){.key = key_of(21, 2), .ns = 70000000};
   update(s, 2, inf, 1, 1.0);
   ck_assert(must_find(21, 1)->rate[FEATURE_CPU_TIME_MS] == 0);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
@@ -400,7 +431,7 @@ END_TEST
 START_TEST(test_inflight_new_process_not_credited) {
   /* First seen with a slice running: the slice counts at its switch-out. */
   struct proc_sample s = sample(23, 3, 10000000);
-  struct inflight_slice inf[1] = {{key_of(23, 3), 40000000}};
+  struct inflight_slice inf[1] = {{.key = key_of(23, 3), .ns = 40000000}};
   update(&s, 1, inf, 1, 1.0);
   ck_assert_close(must_find(23, 3)->rate[FEATURE_CPU_TIME_MS], 10.0);
   s.stats.cpu_ns = 10000000 + 50000000; /* the slice ended at 50 ms */
@@ -413,9 +444,9 @@ START_TEST(test_inflight_idle_ignored) {
   struct proc_sample s = sample(24, 4, 10000000);
   update(&s, 1, NULL, 0, 1.0);
   /* Idle CPUs report tgid 0. */
-  struct inflight_slice inf[3] = {{key_of(0, 0), 900000000},
-                                  {key_of(0, 4), 900000000},
-                                  {key_of(24, 4), 1000000}};
+  struct inflight_slice inf[3] = {{.key = key_of(0, 0), .ns = 900000000},
+                                  {.key = key_of(0, 4), .ns = 900000000},
+                                  {.key = key_of(24, 4), .ns = 1000000}};
   update(&s, 1, inf, 3, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
   ck_assert_ptr_null(find(0, 0));
@@ -428,7 +459,7 @@ START_TEST(test_inflight_idle_never_credited) {
    * CPU time of any process. */
   struct proc_sample s = sample(0, 0, 0);
   update(&s, 1, NULL, 0, 1.0);
-  struct inflight_slice inf[1] = {{key_of(0, 0), 500000000}};
+  struct inflight_slice inf[1] = {{.key = key_of(0, 0), .ns = 500000000}};
   update(&s, 1, inf, 1, 1.0);
   ck_assert(must_find(0, 0)->rate[FEATURE_CPU_TIME_MS] == 0);
 }
@@ -438,7 +469,7 @@ START_TEST(test_inflight_for_departed_process) {
   struct proc_sample s[2] = {sample(25, 5, 10000000), sample(26, 6, 10000000)};
   update(s, 2, NULL, 0, 1.0);
   /* 26 left the map; a late in-flight slice names it. */
-  struct inflight_slice inf[1] = {{key_of(26, 6), 5000000}};
+  struct inflight_slice inf[1] = {{.key = key_of(26, 6), .ns = 5000000}};
   update(s, 1, inf, 1, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
   ck_assert_ptr_null(find(26, 6));
@@ -1017,6 +1048,7 @@ static Suite *proc_table_suite(void) {
   tc = tcase_create("inflight");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_inflight_credited);
+  tcase_add_test(tc, test_inflight_hw_credited);
   tcase_add_test(tc, test_inflight_other_process_untouched);
   tcase_add_test(tc, test_inflight_new_process_not_credited);
   tcase_add_test(tc, test_inflight_idle_ignored);
