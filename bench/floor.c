@@ -27,8 +27,7 @@ int main(void) {
   __u32 len = sizeof(info);
   if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.floor_sched_switch),
                              &info, &len)) {
-    fprintf(stderr, "floor: cannot read the program id: %s\n",
-            strerror(errno));
+    fprintf(stderr, "floor: cannot read the program id: %s\n", strerror(errno));
     floor_bpf__destroy(skel);
     return 1;
   }

@@ -106,8 +106,10 @@ static long arg(const char *s, const char *what) {
   errno = 0;
   long v = strtol(s, &end, 10);
   if (errno || *end || v <= 0) {
-    fprintf(stderr, "kepler-bench-load: %s must be a positive integer, not "
-                    "\"%s\"\n", what, s);
+    fprintf(stderr,
+            "kepler-bench-load: %s must be a positive integer, not "
+            "\"%s\"\n",
+            what, s);
     exit(2);
   }
   return v;

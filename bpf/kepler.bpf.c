@@ -6,7 +6,11 @@
  * map each interval and takes deltas; nothing is ever drained, so no slice is
  * lost between samples. A slice is the scheduler's own runtime of the task
  * since it was switched in on this CPU (per-CPU state): no clock read, which
- * costs more than the rest of the program in VMs, and one hash lookup. */
+ * costs more than the rest of the program in VMs. A CPU adds up the slices of
+ * one process in its state and touches the map only when another process
+ * runs there: a hash lookup costs more than the rest of sched_switch, and
+ * most switches are between a process and idle or within one process. User
+ * space adds what the CPUs hold pending to the counters it reads. */
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -17,6 +21,9 @@
 #include "kepler.h"
 
 #define E2BIG 7
+
+/* Keeps clang from moving stores across it (struct cpu_state's seq). */
+#define barrier() asm volatile("" ::: "memory")
 
 /* Set by user space before load. */
 const volatile bool hw_counters = false;
@@ -69,9 +76,11 @@ static __always_inline void key_of(struct task_struct *task,
   key->start_ns = task->group_leader->start_time;
 }
 
-/* The task's process entry, created on first sight. */
-static __always_inline struct proc_stats *
-process_of(struct task_struct *task, const struct proc_key *key) {
+/* The task's process entry, created on first sight. A new entry takes
+ * cgroup_id, or with 0 the cgroup of `current`, which task then must be. */
+static __always_inline struct proc_stats *process_of(struct task_struct *task,
+                                                     const struct proc_key *key,
+                                                     __u64 cgroup_id) {
   struct proc_stats *st = bpf_map_lookup_elem(&processes, key);
   if (st)
     return st;
@@ -81,7 +90,8 @@ process_of(struct task_struct *task, const struct proc_key *key) {
   if (task->flags & PF_KTHREAD)
     init.flags |= PROC_KTHREAD;
   bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader->comm);
-  init.cgroup_stale = 1; /* read at its first switch-out, as `current` */
+  /* Read once here; kepler_cgroup_attach follows moves. */
+  init.cgroup_id = cgroup_id ? cgroup_id : bpf_get_current_cgroup_id();
   long err = bpf_map_update_elem(&processes, key, &init, BPF_NOEXIST);
   if (err == -E2BIG) {
     count_error(KEPLER_ERR_MAP_FULL);
@@ -120,6 +130,25 @@ static __always_inline __u64 hw_delta(void *map, struct cpu_state *cs, int i) {
   return delta;
 }
 
+/* Adds the CPU's pending slices to their process's entry. No entry: user
+ * space reaped it, after counting what was pending then. */
+static __always_inline void flush_pending(struct cpu_state *cs) {
+  if (cs->pend.tgid == 0)
+    return;
+  struct proc_stats *st = bpf_map_lookup_elem(&processes, &cs->pend);
+  if (!st)
+    return;
+  __sync_fetch_and_add(&st->cpu_ns, cs->pend_ns);
+  if (hw_counters) {
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES],
+                         cs->pend_hw[KEPLER_HW_CYCLES]);
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
+                         cs->pend_hw[KEPLER_HW_INSTRUCTIONS]);
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
+                         cs->pend_hw[KEPLER_HW_CACHE_MISSES]);
+  }
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
              struct task_struct *next) {
@@ -127,6 +156,8 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
   struct cpu_state *cs = bpf_map_lookup_elem(&cpu_states, &zero);
   if (!cs)
     return 0;
+  cs->seq_begin++;
+  barrier();
 
   __u64 hw[KEPLER_HW_MAX] = {};
   if (hw_counters) {
@@ -148,21 +179,27 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
     __u64 runtime = prev->se.sum_exec_runtime;
     __u64 slice =
         known && runtime > cs->cur_runtime ? runtime - cs->cur_runtime : 0;
-    struct proc_stats *st = process_of(prev, &key);
-    if (st) {
-      __sync_fetch_and_add(&st->cpu_ns, slice);
+    if (key.tgid == cs->pend.tgid && key.start_ns == cs->pend.start_ns) {
+      cs->pend_ns += slice;
       if (hw_counters) {
-        __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES], hw[KEPLER_HW_CYCLES]);
-        __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
-                             hw[KEPLER_HW_INSTRUCTIONS]);
-        __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
-                             hw[KEPLER_HW_CACHE_MISSES]);
+        cs->pend_hw[KEPLER_HW_CYCLES] += hw[KEPLER_HW_CYCLES];
+        cs->pend_hw[KEPLER_HW_INSTRUCTIONS] += hw[KEPLER_HW_INSTRUCTIONS];
+        cs->pend_hw[KEPLER_HW_CACHE_MISSES] += hw[KEPLER_HW_CACHE_MISSES];
       }
-      /* prev is still `current` here. Only after a cgroup move: the helper
-       * is not free and moves are rare. */
-      if (st->cgroup_stale) {
-        st->cgroup_stale = 0;
-        st->cgroup_id = bpf_get_current_cgroup_id();
+    } else {
+      flush_pending(cs);
+      /* prev is still `current` here, as a new entry needs. The entry
+       * exists while its slices are pending, so user space sees them. */
+      if (process_of(prev, &key, 0)) {
+        cs->pend = key;
+        cs->pend_ns = slice;
+        cs->pend_hw[KEPLER_HW_CYCLES] = hw[KEPLER_HW_CYCLES];
+        cs->pend_hw[KEPLER_HW_INSTRUCTIONS] = hw[KEPLER_HW_INSTRUCTIONS];
+        cs->pend_hw[KEPLER_HW_CACHE_MISSES] = hw[KEPLER_HW_CACHE_MISSES];
+      } else { /* map full: dropped, and the next switch-out retries */
+        cs->pend.tgid = 0;
+        cs->pend.start_ns = 0;
+        cs->pend_ns = 0;
       }
     }
   }
@@ -175,6 +212,8 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
   } else {
     key_of(next, &cs->cur);
   }
+  barrier();
+  cs->seq_end = cs->seq_begin;
   return 0;
 }
 
@@ -193,15 +232,21 @@ int BPF_PROG(kepler_process_exit, struct task_struct *task) {
 }
 
 /* A task moved to another cgroup (a container runtime places its init this
- * way): re-read the process's cgroup at its next switch-out. */
+ * way). Moves in cgroup v1 hierarchies fire this too: only v2 ids count.
+ * Created if missing: process_of may be creating the entry on the task's CPU
+ * with the cgroup it read before the move, but then one of the two inserts
+ * fails, and the write here comes after either. */
 SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(kepler_cgroup_attach, void *dst_cgrp, const char *path,
+int BPF_PROG(kepler_cgroup_attach, struct cgroup *dst_cgrp, const char *path,
              struct task_struct *task) {
+  if (dst_cgrp->root->hierarchy_id != 0)
+    return 0;
+  __u64 id = dst_cgrp->kn->id;
   struct proc_key key;
   key_of(task, &key);
-  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
+  struct proc_stats *st = process_of(task, &key, id);
   if (st)
-    st->cgroup_stale = 1;
+    st->cgroup_id = id;
   return 0;
 }
 
@@ -227,7 +272,7 @@ static __always_inline struct proc_stats *current_process(void) {
     return NULL;
   struct proc_key key;
   key_of(task, &key);
-  return process_of(task, &key);
+  return process_of(task, &key, 0);
 }
 
 SEC("tp_btf/softirq_entry")

@@ -48,23 +48,39 @@ struct proc_stats {
   __u64 hw[KEPLER_HW_MAX]; /* multiplexing-corrected */
   __u64 softirq[KEPLER_IRQ_MAX];
   __u64 page_cache_hit;
-  __u64 cgroup_id;    /* cgroup v2 id */
-  __u32 cgroup_stale; /* moved: sched_switch re-reads cgroup_id */
+  __u64 cgroup_id; /* cgroup v2 id */
   __u32 flags;
+  __u32 pad;
   char comm[KEPLER_COMM_LEN];
 };
 
 /* Per-CPU scheduler state: who was switched in last, and that task's
  * scheduler runtime then, so the slice it ran is known at its switch-out
- * without a clock read or a per-task hash lookup. */
+ * without a clock read or a per-task hash lookup. And the slices of one
+ * process not yet added to its map entry: a CPU that alternates between a
+ * process and idle, or between threads of one process, touches no map.
+ *
+ * User space copies this while sched_switch writes it. The program bumps
+ * seq_begin before it writes anything and sets seq_end = seq_begin after;
+ * the kernel copies a per-CPU value in ascending 8-byte words, so seq_end
+ * comes first and seq_begin last: a copy with seq_end == seq_begin saw no
+ * write start before its end nor still running at its start. (The other
+ * order misses a write that starts after the first word is copied and ends
+ * after the last.) Store order relies on x86 TSO; the BPF side only keeps
+ * the compiler from reordering. */
 struct cpu_state {
+  __u64 seq_end;       /* copied first */
   struct proc_key cur; /* process switched in last; tgid 0: idle */
   __u32 cur_tid;
   __u32 pad;
-  __u64 cur_runtime; /* its se.sum_exec_runtime at switch-in (ns) */
+  __u64 cur_runtime;    /* its se.sum_exec_runtime at switch-in (ns) */
+  struct proc_key pend; /* process of the pending slices; tgid 0: none */
+  __u64 pend_ns;
+  __u64 pend_hw[KEPLER_HW_MAX];
   __u64 hw_value[KEPLER_HW_MAX];
   __u64 hw_enabled[KEPLER_HW_MAX];
   __u64 hw_running[KEPLER_HW_MAX];
+  __u64 seq_begin; /* copied last */
 };
 
 /* Per-CPU self-monitoring counters (index into the `kepler_errors` array). */

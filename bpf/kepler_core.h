@@ -35,4 +35,17 @@ struct task_struct {
   char comm[16];
 } __attribute__((preserve_access_index));
 
+struct kernfs_node {
+  __u64 id; /* a cgroup's id (bpf_get_current_cgroup_id), u64 since 5.5 */
+} __attribute__((preserve_access_index));
+
+struct cgroup_root {
+  int hierarchy_id; /* 0: the cgroup v2 (default) hierarchy */
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+  struct kernfs_node *kn;
+  struct cgroup_root *root;
+} __attribute__((preserve_access_index));
+
 #endif

@@ -24,7 +24,15 @@
 #define CAP_BPF 39
 #endif
 
-#define BATCH 1024 /* entries per BPF_MAP_LOOKUP_BATCH call */
+#define BATCH 1024    /* entries per BPF_MAP_LOOKUP_BATCH call */
+#define STATE_TRIES 4 /* copies of the CPU states until each one is whole */
+
+/* What one CPU holds pending for one process (struct cpu_state). */
+struct pending_amount {
+  struct proc_key key;
+  uint64_t ns;
+  uint64_t hw[KEPLER_HW_MAX];
+};
 
 struct bpf_sampler {
   struct kepler_bpf *skel;
@@ -32,12 +40,13 @@ struct bpf_sampler {
   unsigned ncpus;         /* possible CPUs: per-CPU map slots */
   int *perf_fds;          /* KEPLER_HW_MAX x ncpus, -1 where not open */
   struct cpu_state *cpus; /* per-CPU read buffer */
-  struct inflight_slice *inflight;
+  struct inflight_slice *inflight; /* per CPU: the slice running */
+  struct pending_amount *pending;  /* per CPU, by key: see add_pending */
   struct proc_sample *procs;
   size_t nprocs, cap;
   struct proc_key *batch_keys;
   struct proc_stats *batch_values;
-  struct cpu_state *cpus_again; /* second read, to catch torn copies */
+  struct cpu_state *cpus_again; /* further reads: retries, changes */
   uint64_t last_mono_ns;        /* previous sample, or the open */
 };
 
@@ -321,10 +330,11 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
   s->cpus = calloc(s->ncpus, sizeof(*s->cpus));
   s->cpus_again = calloc(s->ncpus, sizeof(*s->cpus_again));
   s->inflight = calloc(s->ncpus, sizeof(*s->inflight));
+  s->pending = calloc(s->ncpus, sizeof(*s->pending));
   s->batch_keys = calloc(BATCH, sizeof(*s->batch_keys));
   s->batch_values = calloc(BATCH, sizeof(*s->batch_values));
-  if (!s->cpus || !s->cpus_again || !s->inflight || !s->batch_keys ||
-      !s->batch_values) {
+  if (!s->cpus || !s->cpus_again || !s->inflight || !s->pending ||
+      !s->batch_keys || !s->batch_values) {
     snprintf(err, errlen, "out of memory");
     sampler_close(s);
     return -1;
@@ -399,38 +409,133 @@ static uint64_t running_since(const struct cpu_state *c) {
   return n == 1 && runtime > c->cur_runtime ? runtime - c->cur_runtime : 0;
 }
 
+/* Whether sched_switch wrote this CPU's state while it was copied (see
+ * struct cpu_state). */
+static bool torn(const struct cpu_state *c) {
+  return c->seq_begin != c->seq_end;
+}
+
+/* Every CPU's state into s->cpus, each from a whole copy: CPUs torn in one
+ * lookup are taken from the next, a few times. A CPU torn in all of them is
+ * left empty (tgid 0: it holds nothing in flight this sample). */
+static int read_cpu_states(struct bpf_sampler *s, int fd) {
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(fd, &zero, s->cpus))
+    return -errno;
+  for (int try = 1; try < STATE_TRIES; try++) {
+    unsigned ntorn = 0;
+    for (unsigned cpu = 0; cpu < s->ncpus; cpu++)
+      ntorn += torn(&s->cpus[cpu]);
+    if (ntorn == 0)
+      return 0;
+    if (bpf_map_lookup_elem(fd, &zero, s->cpus_again))
+      return -errno;
+    for (unsigned cpu = 0; cpu < s->ncpus; cpu++)
+      if (torn(&s->cpus[cpu]))
+        s->cpus[cpu] = s->cpus_again[cpu];
+  }
+  for (unsigned cpu = 0; cpu < s->ncpus; cpu++)
+    if (torn(&s->cpus[cpu]))
+      memset(&s->cpus[cpu], 0, sizeof(s->cpus[cpu]));
+  return 0;
+}
+
+static int key_cmp(const void *a, const void *b) {
+  const struct proc_key *x = a, *y = b;
+  if (x->tgid != y->tgid)
+    return x->tgid < y->tgid ? -1 : 1;
+  if (x->start_ns != y->start_ns)
+    return x->start_ns < y->start_ns ? -1 : 1;
+  return 0;
+}
+
+/* Add the slices the CPUs hold pending to their processes' counters. They
+ * are over and exact, only not in the map yet: they belong with the map's
+ * counts, not with the running slices, which the process table credits
+ * only to processes it knew before (so a process first seen now, or every
+ * process at the baseline sample, would have its pending slices counted an
+ * interval late). A process not in this read of the map gets them at the
+ * next, with its map entry. */
+static void add_pending(struct bpf_sampler *s) {
+  size_t n = 0;
+  for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
+    const struct cpu_state *c = &s->cpus[cpu];
+    if (c->pend.tgid == 0)
+      continue;
+    s->pending[n].key = c->pend;
+    s->pending[n].ns = c->pend_ns;
+    memcpy(s->pending[n].hw, c->pend_hw, sizeof(s->pending[n].hw));
+    n++;
+  }
+  if (n == 0)
+    return;
+  /* By key, one entry per process (threads of one may pend on several
+   * CPUs): then one binary search per process in the map. */
+  qsort(s->pending, n, sizeof(*s->pending), key_cmp);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct pending_amount *last = m ? &s->pending[m - 1] : NULL;
+    if (!last || key_cmp(&last->key, &s->pending[i].key) != 0) {
+      s->pending[m++] = s->pending[i];
+      continue;
+    }
+    last->ns += s->pending[i].ns;
+    for (int h = 0; h < KEPLER_HW_MAX; h++)
+      last->hw[h] += s->pending[i].hw[h];
+  }
+  for (size_t i = 0; i < s->nprocs; i++) {
+    struct proc_sample *p = &s->procs[i];
+    const struct pending_amount *f =
+        bsearch(&p->key, s->pending, m, sizeof(*s->pending), key_cmp);
+    if (!f)
+      continue;
+    p->stats.cpu_ns += f->ns;
+    for (int h = 0; h < KEPLER_HW_MAX; h++)
+      p->stats.hw[h] += f->hw[h];
+  }
+}
+
 int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
                  size_t *nprocs, struct node_sample *node) {
-  /* The map first, then the running slices: a slice that ends between the
-   * two reads is in neither and is counted at the next sample. The other
-   * order would count it twice (in the map and as in flight). */
+  /* The map first, then what the CPUs hold (pending and running slices): an
+   * amount that moves into the map between the two reads is in neither and
+   * is counted at the next sample. The other order would count it twice (in
+   * the map and from the CPU). */
   s->nprocs = 0;
   int fd = bpf_map__fd(s->skel->maps.processes);
+  /* The counters are as of some moment during the reads: take the middle.
+   * A clock read after them would, if this thread is preempted in between
+   * (a busy host), stretch this interval and shrink the next, which then
+   * shows more CPU time per second than the machine has. */
+  uint64_t before_ns = monotonic_ns();
   int rc = read_batched(s, fd);
   if (rc)
     return rc;
 
   memset(node, 0, sizeof(*node));
-  node->mono_ns = monotonic_ns();
-  /* sched_switch rewrites a CPU's state while we copy it: read it again
-   * after the schedstat reads and credit only CPUs whose task did not change
-   * in between, never more than the time since the last sample. */
   int states = bpf_map__fd(s->skel->maps.cpu_states);
-  __u32 zero = 0;
-  if (bpf_map_lookup_elem(states, &zero, s->cpus))
-    return -errno;
+  if ((rc = read_cpu_states(s, states)))
+    return rc;
+  node->mono_ns = before_ns + (monotonic_ns() - before_ns) / 2;
+  add_pending(s);
+  /* The running slice is the task's runtime now (schedstat) minus its
+   * runtime at switch-in; if it was switched out meanwhile, the slice is
+   * pending now, and counted from there at the next sample. So read the
+   * states again after the schedstat reads and credit only CPUs that did
+   * not switch in between, never more than the time since the last
+   * sample. */
   uint64_t cap = node->mono_ns - s->last_mono_ns;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
     s->inflight[cpu].key = s->cpus[cpu].cur;
     uint64_t ns = running_since(&s->cpus[cpu]);
     s->inflight[cpu].ns = ns < cap ? ns : cap;
   }
+  __u32 zero = 0;
   if (bpf_map_lookup_elem(states, &zero, s->cpus_again))
     return -errno;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
-    const struct cpu_state *a = &s->cpus[cpu], *b = &s->cpus_again[cpu];
-    if (a->cur_tid != b->cur_tid || a->cur_runtime != b->cur_runtime ||
-        memcmp(&a->cur, &b->cur, sizeof(a->cur)) != 0)
+    const struct cpu_state *b = &s->cpus_again[cpu];
+    if (torn(b) || b->seq_begin != s->cpus[cpu].seq_begin)
       s->inflight[cpu].ns = 0; /* counted at its switch-out instead */
   }
   s->last_mono_ns = node->mono_ns;
@@ -463,6 +568,7 @@ void sampler_close(struct bpf_sampler *s) {
   free(s->cpus);
   free(s->cpus_again);
   free(s->inflight);
+  free(s->pending);
   free(s->procs);
   free(s->batch_keys);
   free(s->batch_values);

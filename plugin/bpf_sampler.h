@@ -30,12 +30,11 @@ struct proc_sample {
   struct proc_stats stats;
 };
 
-/* CPU time (and hardware counts) of a process that a CPU holds and the map
- * does not have yet: the slice running now, or slices pending on the CPU. */
+/* The slice a CPU is running right now, not yet in the map. (Slices a CPU
+ * holds pending are already added to the samples' counters.) */
 struct inflight_slice {
-  struct proc_key key; /* tgid 0: nothing */
+  struct proc_key key; /* tgid 0: the CPU is idle */
   uint64_t ns;
-  uint64_t hw[KEPLER_HW_MAX];
 };
 
 struct node_sample {

@@ -15,6 +15,8 @@ struct proc_table {
   uint32_t *index;  /* entry number + 1; 0: empty slot */
   size_t index_cap; /* power of two */
   uint32_t generation;
+  uint32_t *of_sample; /* scratch: entry number of each sample */
+  size_t of_sample_cap;
 };
 
 static uint64_t hash_key(const struct proc_key *k) {
@@ -47,6 +49,7 @@ void proc_table_free(struct proc_table *t) {
     return;
   free(t->entries);
   free(t->index);
+  free(t->of_sample);
   free(t);
 }
 
@@ -144,11 +147,7 @@ static void fold(struct proc_entry *e, const struct proc_sample *s, bool is_new,
   uint64_t now[FEATURE_MAX];
   counters_of(&s->stats, now);
   now[FEATURE_CPU_TIME_MS] += e->inflight_ns;
-  now[FEATURE_CPU_CYCLES] += e->inflight_hw[KEPLER_HW_CYCLES];
-  now[FEATURE_CPU_INSTRUCTIONS] += e->inflight_hw[KEPLER_HW_INSTRUCTIONS];
-  now[FEATURE_CACHE_MISS] += e->inflight_hw[KEPLER_HW_CACHE_MISSES];
   e->inflight_ns = 0;
-  memset(e->inflight_hw, 0, sizeof(e->inflight_hw));
   e->active = false;
   for (int f = 0; f < FEATURE_MAX; f++) {
     /* A process first seen now ran within this interval: all it has
@@ -180,23 +179,33 @@ int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
                       size_t n, const struct inflight_slice *inflight,
                       unsigned ninflight, double dt_s) {
   uint32_t gen = ++t->generation;
-  /* Credit the slices running right now (a process that has not yet been
-   * switched out since it was first seen gets its credit at its next one). */
+  if (n > t->of_sample_cap) {
+    uint32_t *p = realloc(t->of_sample, n * sizeof(*p));
+    if (!p)
+      return -1;
+    t->of_sample = p;
+    t->of_sample_cap = n;
+  }
+  /* Every process of the sample gets its entry first (a new one has
+   * generation 0)... */
+  for (size_t i = 0; i < n; i++) {
+    struct proc_entry *e = lookup(t, &samples[i].key);
+    if (!e && !(e = insert(t, &samples[i].key)))
+      return -1;
+    t->of_sample[i] = (uint32_t)(e - t->entries);
+  }
+  /* ...so the slices running right now are credited to new processes too:
+   * at the first sample, or the one that first sees a process, they are in
+   * its counters from here on and do not spill into the next interval. */
   for (unsigned c = 0; c < ninflight; c++) {
     struct proc_entry *e =
         inflight[c].key.tgid ? lookup(t, &inflight[c].key) : NULL;
-    if (!e)
-      continue;
-    e->inflight_ns += inflight[c].ns;
-    for (int h = 0; h < KEPLER_HW_MAX; h++)
-      e->inflight_hw[h] += inflight[c].hw[h];
+    if (e)
+      e->inflight_ns += inflight[c].ns;
   }
   for (size_t i = 0; i < n; i++) {
-    struct proc_entry *e = lookup(t, &samples[i].key);
-    bool is_new = e == NULL;
-    if (is_new && !(e = insert(t, &samples[i].key)))
-      return -1;
-    fold(e, &samples[i], is_new, dt_s);
+    struct proc_entry *e = &t->entries[t->of_sample[i]];
+    fold(e, &samples[i], e->generation == 0, dt_s);
     e->generation = gen;
   }
   /* Gone from the kernel map (reaped by us): drop. */

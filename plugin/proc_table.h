@@ -27,8 +27,7 @@ struct proc_entry {
   double power_dynamic_w; /* set by attribution for the last interval */
   double power_idle_w;
   double energy_j;      /* cumulative, since the process was first seen */
-  uint64_t inflight_ns; /* CPU time held by CPUs, credited at this sample */
-  uint64_t inflight_hw[KEPLER_HW_MAX];
+  uint64_t inflight_ns; /* running slice credited at this sample */
   uint32_t generation;
   bool moved;           /* some counter moved in the last interval */
   bool vanished;        /* gone from /proc without an exit seen */

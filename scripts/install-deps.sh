@@ -4,7 +4,8 @@
 set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev check collectd-core
-  collectd-dev libyajl2 python3 libcap2-bin valgrind"
+  collectd-dev libyajl2 python3 libcap2-bin valgrind
+  linux-perf"  # linux-perf: perf bench sched pipe, for make bench
 missing=""
 for p in $packages; do
   dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
