@@ -1,9 +1,9 @@
 /* Processes for the benchmarks.
  *
  *   kepler-bench-load sleepers N PERIOD_MS
- *     N processes that each wake every PERIOD_MS (phases spread), so every
- *     one of them runs in every collection interval. Prints "ready" once all
- *     exist; they are killed when stdin closes.
+ *     N processes that each wake every PERIOD_MS (phases spread evenly), so
+ *     a collection interval of I ms sees about N * I / PERIOD_MS of them run.
+ *     Prints "ready" once all exist; they are killed when stdin closes.
  *   kepler-bench-load churn RATE SECONDS
  *     RATE short-lived processes per second (fork + exec /bin/true + exit)
  *     for SECONDS, paced on absolute deadlines. Prints how many ran. */

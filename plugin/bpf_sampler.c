@@ -451,11 +451,8 @@ static int key_cmp(const void *a, const void *b) {
 
 /* Add the slices the CPUs hold pending to their processes' counters. They
  * are over and exact, only not in the map yet: they belong with the map's
- * counts, not with the running slices, which the process table credits
- * only to processes it knew before (so a process first seen now, or every
- * process at the baseline sample, would have its pending slices counted an
- * interval late). A process not in this read of the map gets them at the
- * next, with its map entry. */
+ * counts, and carry hardware counts, which running slices do not. A process
+ * not in this read of the map gets them at the next, with its map entry. */
 static void add_pending(struct bpf_sampler *s) {
   size_t n = 0;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {

@@ -349,15 +349,17 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
 
   node_power_estimate(k->model, r->rate, &r->node);
   attribute_to_processes(&r->node, k->opt.split_idle, k->active, nactive);
-  for (size_t i = 0; i < nactive; i++)
-    k->active[i]->energy_j +=
-        (k->active[i]->power_dynamic_w + k->active[i]->power_idle_w) * dt;
   if (aggregate_workloads(k, dt, r))
     return -1;
   r->procs = k->active;
   r->nprocs = nactive;
   if (k->opt.top_processes)
     keep_top(k, r, dt);
+  /* Each joule in exactly one series: a process's own while it is reported,
+   * `other`'s while it is summed there. */
+  for (size_t i = 0; i < r->nprocs; i++)
+    r->procs[i]->energy_j +=
+        (r->procs[i]->power_dynamic_w + r->procs[i]->power_idle_w) * dt;
 
   k->energy_j += r->node.total * dt;
   k->energy_dynamic_j += r->node.total_dynamic * dt;
