@@ -22,6 +22,12 @@
 
 #define E2BIG 7
 
+/* Switch-outs of other processes on a CPU before its pending process is
+ * flushed and replaced: enough to keep a process that alternates with a
+ * few others pending, few enough that a process gone from the CPU leaves
+ * soon. */
+#define PEND_MISSES 8
+
 /* Keeps clang from moving stores across it (struct cpu_state's seq). */
 #define barrier() asm volatile("" ::: "memory")
 
@@ -130,23 +136,27 @@ static __always_inline __u64 hw_delta(void *map, struct cpu_state *cs, int i) {
   return delta;
 }
 
+/* Adds CPU time and hardware counts to a process's entry. */
+static __always_inline void charge(struct proc_stats *st, __u64 ns,
+                                   const __u64 *hw) {
+  __sync_fetch_and_add(&st->cpu_ns, ns);
+  if (hw_counters) {
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES], hw[KEPLER_HW_CYCLES]);
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
+                         hw[KEPLER_HW_INSTRUCTIONS]);
+    __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
+                         hw[KEPLER_HW_CACHE_MISSES]);
+  }
+}
+
 /* Adds the CPU's pending slices to their process's entry. No entry: user
  * space reaped it, after counting what was pending then. */
 static __always_inline void flush_pending(struct cpu_state *cs) {
   if (cs->pend.tgid == 0)
     return;
   struct proc_stats *st = bpf_map_lookup_elem(&processes, &cs->pend);
-  if (!st)
-    return;
-  __sync_fetch_and_add(&st->cpu_ns, cs->pend_ns);
-  if (hw_counters) {
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES],
-                         cs->pend_hw[KEPLER_HW_CYCLES]);
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
-                         cs->pend_hw[KEPLER_HW_INSTRUCTIONS]);
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
-                         cs->pend_hw[KEPLER_HW_CACHE_MISSES]);
-  }
+  if (st)
+    charge(st, cs->pend_ns, cs->pend_hw);
 }
 
 SEC("tp_btf/sched_switch")
@@ -186,20 +196,33 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
         cs->pend_hw[KEPLER_HW_INSTRUCTIONS] += hw[KEPLER_HW_INSTRUCTIONS];
         cs->pend_hw[KEPLER_HW_CACHE_MISSES] += hw[KEPLER_HW_CACHE_MISSES];
       }
+      cs->pend_misses = 0;
     } else {
-      flush_pending(cs);
-      /* prev is still `current` here, as a new entry needs. The entry
-       * exists while its slices are pending, so user space sees them. */
-      if (process_of(prev, &key, 0)) {
-        cs->pend = key;
-        cs->pend_ns = slice;
-        cs->pend_hw[KEPLER_HW_CYCLES] = hw[KEPLER_HW_CYCLES];
-        cs->pend_hw[KEPLER_HW_INSTRUCTIONS] = hw[KEPLER_HW_INSTRUCTIONS];
-        cs->pend_hw[KEPLER_HW_CACHE_MISSES] = hw[KEPLER_HW_CACHE_MISSES];
-      } else { /* map full: dropped, and the next switch-out retries */
-        cs->pend.tgid = 0;
-        cs->pend.start_ns = 0;
-        cs->pend_ns = 0;
+      /* prev is still `current` here, as a new entry needs. */
+      struct proc_stats *st = process_of(prev, &key, 0);
+      if (cs->pend.tgid != 0 && cs->pend_misses < PEND_MISSES) {
+        /* The pending process ran here lately and likely will again (it
+         * alternates with prev): keep it pending, charge prev directly.
+         * Replacing it would cost a second lookup, to flush it. */
+        cs->pend_misses++;
+        if (st)
+          charge(st, slice, hw);
+      } else {
+        flush_pending(cs);
+        cs->pend_misses = 0;
+        /* The entry exists while its slices are pending, so user space
+         * sees them. */
+        if (st) {
+          cs->pend = key;
+          cs->pend_ns = slice;
+          cs->pend_hw[KEPLER_HW_CYCLES] = hw[KEPLER_HW_CYCLES];
+          cs->pend_hw[KEPLER_HW_INSTRUCTIONS] = hw[KEPLER_HW_INSTRUCTIONS];
+          cs->pend_hw[KEPLER_HW_CACHE_MISSES] = hw[KEPLER_HW_CACHE_MISSES];
+        } else { /* map full: dropped, and the next switch-out retries */
+          cs->pend.tgid = 0;
+          cs->pend.start_ns = 0;
+          cs->pend_ns = 0;
+        }
       }
     }
   }

@@ -72,7 +72,7 @@ struct cpu_state {
   __u64 seq_end;       /* copied first */
   struct proc_key cur; /* process switched in last; tgid 0: idle */
   __u32 cur_tid;
-  __u32 pad;
+  __u32 pend_misses;    /* other processes switched out since pend last */
   __u64 cur_runtime;    /* its se.sum_exec_runtime at switch-in (ns) */
   struct proc_key pend; /* process of the pending slices; tgid 0: none */
   __u64 pend_ns;
