@@ -34,6 +34,10 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+import harness  # noqa: E402  (wait_for: polling with a deadline)
+
 PLUGIN_DIR = "/usr/lib/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
 HOST = "bench"
@@ -47,14 +51,10 @@ def die(msg):
 
 
 def wait_for(what, predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            die("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    try:
+        return harness.wait_for(what, predicate, timeout=timeout, interval=interval)
+    except AssertionError as e:
+        die(str(e))
 
 
 # ------------------------------------------------------------------ BPF side

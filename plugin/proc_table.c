@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "open_addressing.h"
+
 /* Entries live densely in one array that the per-interval passes walk;
  * lookups go through an open-addressing index (linear probing, backward-shift
  * deletion) of entry numbers, 4 bytes per slot at most half full. A removed
@@ -86,8 +88,7 @@ static void unindex_at(struct proc_table *t, size_t i) {
   t->index[i] = 0;
   for (size_t j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
     size_t home = hash_key(key_at(t, j)) & mask;
-    bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-    if (movable) {
+    if (oa_fills_hole(i, j, home)) {
       t->index[i] = t->index[j];
       t->index[j] = 0;
       i = j;

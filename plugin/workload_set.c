@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "open_addressing.h"
+
 struct node {
   struct workload_id id; /* first: a workload_id pointer is a node pointer */
   uint64_t hash;
@@ -110,8 +112,7 @@ static void remove_at(struct workload_set *s, size_t i) {
   s->size--;
   for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
     size_t home = s->slots[j]->hash & mask;
-    bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-    if (movable) {
+    if (oa_fills_hole(i, j, home)) {
       s->slots[i] = s->slots[j];
       s->slots[j] = NULL;
       i = j;
