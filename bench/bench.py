@@ -247,6 +247,8 @@ def read_bursts(daemon, interval, warmup, nreads, on_read=None):
     """CPU ns of each of nreads reads after warmup reads, from the reader
     thread's bursts; calls on_read() after each. Also returns the writer
     thread's CPU ns over the measured reads."""
+    if daemon.reader is None:
+        die("collectd has no reader#0 thread (no read plugin loaded?); log: %s/log" % daemon.dir)
     gap = 0.3 * interval
     costs, burst, quiet_since = [], 0, None
     last = schedstat_ns(daemon.reader)

@@ -48,7 +48,9 @@ int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
                       unsigned ninflight, double dt_s);
 
 size_t proc_table_size(const struct proc_table *t);
-/* Iterate: returns the entry at slot *pos and advances, NULL at the end. */
+/* Iterate: returns entry number *pos and advances, NULL at the end. Removal
+ * moves the last entry into the removed one's place: do not remove while
+ * iterating. */
 struct proc_entry *proc_table_next(struct proc_table *t, size_t *pos);
 /* Keys of processes that can leave: their exit was seen in two samples (or
  * they vanished) and nothing of theirs moved in the last one, so a final
