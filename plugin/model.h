@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kepler_features.h"
+#include "machine.h"
 
 /* RAPL-style power domains. package contains core and uncore; platform
  * contains package and dram (and everything else on the board). */
@@ -22,25 +24,76 @@ enum kepler_component {
 const char *component_name(enum kepler_component c);
 int component_by_name(const char *name); /* -1 if unknown */
 
+/* AbsPower: a component's power including its idle part. DynPower: only
+ * the part above idle (Kepler's process-level models). */
+enum model_output { MODEL_ABS_POWER, MODEL_DYN_POWER };
+
 struct power_model;
 
-/* Load a model from a YAML file (format: models/README.md). On failure
- * returns -1, leaves *out untouched and writes "FILE:LINE: message" to err. */
+/* Load a model file: our YAML (models/README.md), or a Kepler model-db JSON
+ * weight file unchanged (detected by its first non-blank byte, '{'). For
+ * JSON the trainer comes from the file name ("<Trainer>_<n>.json") and the
+ * output type from an "AbsPower"/"DynPower" directory in the path
+ * (AbsPower when none). On failure returns -1, leaves *out untouched and
+ * writes "FILE:LINE: message" to err. */
 int model_load_file(const char *path, struct power_model **out, char *err,
                     size_t errlen);
-/* The same from memory; `origin` names the text in error messages. */
+/* A YAML model from memory; `origin` names the text in error messages. */
 int model_load_buffer(const char *text, size_t len, const char *origin,
                       struct power_model **out, char *err, size_t errlen);
+/* A Kepler weight JSON from memory (a file's text or a model server's
+ * answer). trainer_name: e.g. "SGDRegressorTrainer_0" or
+ * "LogarithmicRegressionTrainer"; it selects the equation. */
+int model_load_kepler_json(const char *text, size_t len, const char *origin,
+                           const char *trainer_name, enum model_output output,
+                           struct power_model **out, char *err, size_t errlen);
 void model_free(struct power_model *m);
+
+/* Bind the model to the machine it runs on: Kepler's categorical variables
+ * (cpu_architecture, from the model's cpu_architectures rules), coreRatio
+ * (when the model states its training machine's cores) and the machine
+ * terms of load_curve components. A load_curve model predicts 0 until
+ * bound. Returns -1 with a message on a machine the model cannot use (e.g.
+ * 0 threads for a load_curve). */
+int model_bind_machine(struct power_model *m, const struct machine_spec *spec,
+                       char *err, size_t errlen);
+/* The cpu_architecture the bound machine got, "" when none matched. */
+const char *model_cpu_architecture(const struct power_model *m);
+/* min(cores here / cores of the training machine, 1); 1 when unknown. */
+double model_core_ratio(const struct power_model *m);
+enum model_output model_output_type(const struct power_model *m);
+/* Print the model as our YAML (kepler-model convert). The output loads back
+ * into a model that predicts the same within 1e-12 relative. */
+int model_write_yaml(const struct power_model *m, FILE *out);
 
 const char *model_name(const struct power_model *m);
 /* Stated error of the model (from its file); negative when not stated. */
 double model_mae_watts(const struct power_model *m);
+/* Stated mean absolute percentage error; negative when not stated. */
+double model_mape_pct(const struct power_model *m);
+/* Free text on where the weights came from; "" when not stated. */
+const char *model_source(const struct power_model *m);
 bool model_has_component(const struct power_model *m, enum kepler_component c);
 bool model_uses_feature(const struct power_model *m, enum kepler_feature f);
-/* Absolute power of component c in W for per-second feature rates x;
+/* Power of component c in W for per-second feature rates x, as the model's
+ * equation gives it (absolute for AbsPower, above idle for DynPower);
  * 0 for a component the model does not have. Never negative. */
 double model_predict(const struct power_model *m, enum kepler_component c,
                      const double x[FEATURE_MAX]);
+
+/* The node's power per component with Kepler's semantics (kepler.md 3):
+ * idle = the equation at all-zero features x coreRatio (0 for DynPower),
+ * dynamic = max(equation(x) - equation(0), 0) (DynPower: equation(x)),
+ * absolute = idle + dynamic; then the component fix-ups (package >= core +
+ * uncore; a 0 core = package - uncore). Components the model lacks get
+ * present[c] = false and 0 W. */
+struct model_output_w {
+  bool present[COMPONENT_MAX];
+  double absolute[COMPONENT_MAX];
+  double idle[COMPONENT_MAX];
+};
+void model_predict_node(const struct power_model *m,
+                        const double x[FEATURE_MAX],
+                        struct model_output_w *out);
 
 #endif
