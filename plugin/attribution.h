@@ -1,34 +1,33 @@
-/* Node power from a model, and its attribution to processes. No collectd
- * headers. Conservation is the contract: the parts sum to the node. */
+/* Attribution of node power to processes. No collectd headers.
+ * Conservation is the contract: the parts sum to the node. */
 #ifndef KEPLER_ATTRIBUTION_H
 #define KEPLER_ATTRIBUTION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "node_power.h"
 #include "proc_table.h"
 
-struct node_power {
-  bool present[COMPONENT_MAX];
-  double absolute[COMPONENT_MAX];
-  double idle[COMPONENT_MAX];
-  double dynamic[COMPONENT_MAX]; /* absolute - idle, never negative */
-  /* The node as a whole: platform where the model has it, else package (or
-   * core + uncore) + dram, so nested domains are not counted twice. */
-  double total, total_idle, total_dynamic;
+struct attribution_policy {
+  bool split_idle; /* share idle power too, not only dynamic */
+  /* The usage feature that shares each component among processes. */
+  enum kepler_feature metric[COMPONENT_MAX];
 };
 
-/* Evaluate the model on the node's per-second features; idle is the model at
- * zero usage. */
-void node_power_estimate(const struct power_model *m,
-                         const double x[FEATURE_MAX], struct node_power *out);
+/* The usual choice (Kepler's): instructions for package and core where
+ * hardware counters exist, LLC misses for dram, CPU time otherwise. */
+void attribution_default_policy(struct attribution_policy *p, bool hw_counters,
+                                bool split_idle);
 
-/* Share the node's dynamic power (and, with split_idle, its idle power)
- * among the processes in proportion to their CPU time in the interval. Sets
- * power_dynamic_w and power_idle_w of every process; when no process ran,
- * every share is 0. */
-void attribute_to_processes(const struct node_power *node, bool split_idle,
+/* Share the node among the processes. The node total is cut into disjoint
+ * parts: the CPU (package, or core and uncore), dram, and the rest of the
+ * platform; each part goes to processes in proportion to its component's
+ * metric in the interval, or to CPU time when no process has any of that
+ * metric. Sets power_dynamic_w and power_idle_w of every process; when no
+ * process ran, every share is 0. */
+void attribute_to_processes(const struct node_power *node,
+                            const struct attribution_policy *policy,
                             struct proc_entry *const *procs, size_t n);
 
 /* Order procs by power (dynamic + idle), highest first (ties by pid), and

@@ -3,6 +3,7 @@
  * collectd header; this file only maps options in and values out. */
 #include "core/daemon/collectd.h"
 #include "core/daemon/plugin.h"
+#include "core/daemon/utils_cache.h"
 #include "core/utils/common/common.h"
 
 #include <math.h>
@@ -16,6 +17,8 @@
 static struct {
   struct kepler_options opt;
   char *model_file;
+  char *sysfs_root;
+  char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   bool report_processes;
   bool report_containers;
   struct kepler_core *core;
@@ -28,6 +31,9 @@ static struct {
             .hw_counters = true,
             .page_cache = true,
             .softirq = true,
+            .proc_root = "/proc",
+            .meter = METER_AUTO,
+            .usage_metric = {-1, -1, -1, -1, -1},
         },
     .report_processes = true,
     .report_containers = true,
@@ -86,6 +92,57 @@ static int config_top_processes(oconfig_item_t *ci) {
   return 0;
 }
 
+static int config_power_meter(oconfig_item_t *ci) {
+  static const char *const names[] = {
+      [METER_AUTO] = "auto",
+      [METER_RAPL] = "rapl",
+      [METER_ACPI] = "acpi",
+      [METER_NONE] = "none",
+  };
+  char *name = NULL;
+  if (cf_util_get_string(ci, &name))
+    return -1;
+  int rc = -1;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(names); i++)
+    if (strcasecmp(name, names[i]) == 0) {
+      kepler.opt.meter = (enum meter_choice)i;
+      rc = 0;
+    }
+  if (rc)
+    ERROR(PLUGIN_NAME ": PowerMeter must be \"auto\", \"rapl\", \"acpi\" or "
+                      "\"none\", not \"%s\"",
+          name);
+  sfree(name);
+  return rc;
+}
+
+/* UsageMetric "dram" "cache_miss" */
+static int config_usage_metric(oconfig_item_t *ci) {
+  if (ci->values_num != 2 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[1].type != OCONFIG_TYPE_STRING) {
+    ERROR(PLUGIN_NAME ": UsageMetric takes two strings: a component and a "
+                      "feature, e.g. UsageMetric \"dram\" \"cache_miss\"");
+    return -1;
+  }
+  const char *comp = ci->values[0].value.string;
+  const char *feat = ci->values[1].value.string;
+  int c = component_by_name(comp), f = feature_by_name(feat);
+  if (c < 0) {
+    ERROR(PLUGIN_NAME ": UsageMetric: \"%s\" is not one of package, core, "
+                      "uncore, dram, platform",
+          comp);
+    return -1;
+  }
+  if (f < 0) {
+    ERROR(PLUGIN_NAME ": UsageMetric %s: \"%s\" is not a feature (e.g. "
+                      "bpf_cpu_time_ms, cpu_instructions, cache_miss)",
+          comp, feat);
+    return -1;
+  }
+  kepler.opt.usage_metric[c] = f;
+  return 0;
+}
+
 static int kepler_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = ci->children + i;
@@ -106,6 +163,14 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = config_top_processes(child);
     else if (strcasecmp(child->key, "ReportProcesses") == 0)
       rc = cf_util_get_boolean(child, &kepler.report_processes);
+    else if (strcasecmp(child->key, "PowerMeter") == 0)
+      rc = config_power_meter(child);
+    else if (strcasecmp(child->key, "PlatformMeter") == 0)
+      rc = cf_util_get_string(child, &kepler.platform_meter);
+    else if (strcasecmp(child->key, "SysfsRoot") == 0)
+      rc = cf_util_get_string(child, &kepler.sysfs_root);
+    else if (strcasecmp(child->key, "UsageMetric") == 0)
+      rc = config_usage_metric(child);
     else if (strcasecmp(child->key, "ReportContainers") == 0)
       rc = cf_util_get_boolean(child, &kepler.report_containers);
     else {
@@ -127,6 +192,8 @@ static int kepler_init(void) {
     return -1;
   }
   kepler.opt.model_file = kepler.model_file;
+  kepler.opt.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
+  kepler.opt.external_platform = kepler.platform_meter != NULL;
   char err[512];
   if (kepler_core_open(&kepler.opt, &kepler.core, err, sizeof(err))) {
     ERROR(PLUGIN_NAME ": %s; the plugin is disabled", err);
@@ -202,6 +269,17 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
     submit(p, "", "derive", "hw_read_errors",
            (value_t){.derive = (derive_t)r->hw_read_errors}, t, NULL);
   submit(p, "", "gauge", "processes", gauge((double)r->tracked), t, NULL);
+  /* Where node power came from, as an info-style series: 1 under the
+   * source's name ("power_source-rapl", "power_source-model", ...). */
+  char ti[DATA_MAX_NAME_LEN];
+  snprintf(ti, sizeof(ti), "power_source-%s", r->power_source);
+  for (char *c = ti; *c; c++)
+    if (*c == '+')
+      *c = '_';
+  submit(p, "", "gauge", ti, gauge(1), t, NULL);
+  if (kepler.opt.meter != METER_NONE || kepler.platform_meter)
+    submit(p, "", "derive", "meter_dropped",
+           (value_t){.derive = (derive_t)r->meter_dropped}, t, NULL);
 }
 
 static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
@@ -250,8 +328,23 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
   }
 }
 
+/* The PlatformMeter value from collectd's cache, in W: a gauge as it is, a
+ * counter of joules as its rate. NaN while the cache has none (collectd
+ * drops a value Timeout intervals after its last update). */
+static double platform_meter_w(void) {
+  gauge_t *rates = NULL;
+  size_t n = 0;
+  if (uc_get_rate_by_name(kepler.platform_meter, &rates, &n) != 0)
+    return NAN;
+  double w = n == 1 ? rates[0] : NAN;
+  sfree(rates);
+  return w;
+}
+
 static int kepler_read(void) {
   struct kepler_report r;
+  if (kepler.platform_meter)
+    kepler_core_set_platform_w(kepler.core, platform_meter_w());
   if (kepler_core_sample(kepler.core, &r))
     return -1;
   cdtime_t t = cdtime(); /* one timestamp: levels join exactly */
@@ -267,6 +360,8 @@ static int kepler_shutdown(void) {
   kepler_core_close(kepler.core);
   kepler.core = NULL;
   sfree(kepler.model_file);
+  sfree(kepler.sysfs_root);
+  sfree(kepler.platform_meter);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,10 @@
 #include "cgroup_resolver.h"
 #include "default_model.h"
 #include "log.h"
+#include "machine.h"
 #include "model.h"
 #include "node_cpu.h"
+#include "node_meter.h"
 #include "workload_set.h"
 
 #define REAP_BATCH 1024
@@ -29,6 +32,9 @@ struct kepler_core {
   struct other_power other;        /* processes beyond top_processes */
   struct power_model *model;
   const char *model_origin; /* the file it came from, or "embedded" */
+  struct node_meter *meter; /* NULL: the model gives node power */
+  double platform_w;        /* from outside; NaN when unknown */
+  struct attribution_policy policy;
   bool available[FEATURE_MAX];
   uint64_t last_mono_ns;
   struct cpu_times last_cpu;
@@ -45,39 +51,75 @@ struct kepler_core {
   size_t active_cap;
 };
 
-static int load_model(struct kepler_core *k, char *err, size_t errlen) {
+/* Load and bind to this machine; a model file that cannot be used leaves
+ * the embedded default in charge, with an error naming file and line. */
+static int load_model(struct kepler_core *k, const struct machine_spec *spec,
+                      char *err, size_t errlen) {
+  char why[512];
   if (k->opt.model_file) {
-    char why[512];
-    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0) {
+    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0 &&
+        model_bind_machine(k->model, spec, why, sizeof(why)) == 0) {
       k->model_origin = k->opt.model_file;
       return 0;
     }
-    /* Keep running on the embedded model rather than report nothing; the
-     * error names file and line so the operator can fix it. */
+    model_free(k->model);
+    k->model = NULL;
     kepler_log(KLOG_ERR,
                "kepler: ModelFile: %s; using the embedded default model", why);
   }
   if (model_load_buffer(kepler_default_model, strlen(kepler_default_model),
-                        "embedded models/default.yaml", &k->model, err, errlen))
+                        "embedded models/default.yaml", &k->model, err,
+                        errlen) ||
+      model_bind_machine(k->model, spec, err, errlen))
     return -1;
   k->model_origin = "embedded";
   return 0;
 }
 
 static void announce(const struct kepler_core *k) {
-  double mae = model_mae_watts(k->model);
-  char error[64] = "error not stated";
-  if (mae >= 0)
-    snprintf(error, sizeof(error), "stated MAE %.1f W", mae);
-  kepler_log(KLOG_INFO,
-             "kepler: node power source: model \"%s\" (%s; %s), no meter",
-             model_name(k->model), k->model_origin, error);
+  double mae = model_mae_watts(k->model), mape = model_mape_pct(k->model);
+  char error[96] = "error not stated";
+  if (mae >= 0 && mape >= 0)
+    snprintf(error, sizeof(error), "stated error: MAE %.1f W, MAPE %.1f %%",
+             mae, mape);
+  else if (mae >= 0)
+    snprintf(error, sizeof(error), "stated error: MAE %.1f W", mae);
+  const char *arch = model_cpu_architecture(k->model);
+  if (k->meter)
+    kepler_log(KLOG_INFO,
+               "kepler: node power source: %s meter; model \"%s\" (%s; %s) "
+               "only while the meter gives no value",
+               node_meter_name(k->meter), model_name(k->model), k->model_origin,
+               error);
+  else
+    kepler_log(KLOG_INFO,
+               "kepler: node power source: model \"%s\" (%s; %s; cpu "
+               "architecture %s), no meter",
+               model_name(k->model), k->model_origin, error,
+               *arch ? arch : "not recognised");
   for (int f = 0; f < FEATURE_MAX; f++)
     if (model_uses_feature(k->model, f) && !k->available[f])
       kepler_log(KLOG_WARNING,
                  "kepler: model \"%s\" uses %s, which this host cannot "
                  "measure: that term contributes 0 W",
                  model_name(k->model), feature_name(f));
+  for (int c = 0; c < COMPONENT_MAX; c++)
+    if (k->opt.usage_metric[c] >= 0 && !k->available[k->opt.usage_metric[c]])
+      kepler_log(KLOG_WARNING,
+                 "kepler: UsageMetric %s %s: this host cannot measure it; "
+                 "%s is shared by CPU time",
+                 component_name(c), feature_name(k->opt.usage_metric[c]),
+                 component_name(c));
+}
+
+static void set_policy(struct kepler_core *k) {
+  attribution_default_policy(&k->policy, k->available[FEATURE_CPU_INSTRUCTIONS],
+                             k->opt.split_idle);
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    int f = k->opt.usage_metric[c];
+    if (f >= 0)
+      k->policy.metric[c] = k->available[f] ? f : FEATURE_CPU_TIME_MS;
+  }
 }
 
 int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
@@ -88,13 +130,25 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     return -1;
   }
   k->opt = *opt;
+  k->platform_w = NAN;
+  struct machine_spec spec;
+  char why[512];
+  if (machine_read(opt->proc_root, opt->sysfs_root, &spec, why, sizeof(why)))
+    kepler_log(KLOG_WARNING, "kepler: %s; the model sees an unknown machine",
+               why);
+  struct node_meter_options mo = {
+      .sysfs_root = opt->sysfs_root,
+      .choice = opt->meter,
+      .external_platform = opt->external_platform,
+  };
   struct sampler_options so = {
       .max_processes = opt->max_processes,
       .hw_counters = opt->hw_counters,
       .page_cache = opt->page_cache,
       .softirq = opt->softirq,
   };
-  if (load_model(k, err, errlen) ||
+  if (load_model(k, &spec, err, errlen) ||
+      node_meter_open(&mo, &k->meter, err, errlen) ||
       sampler_open(&so, &k->sampler, err, errlen)) {
     kepler_core_close(k);
     return -1;
@@ -133,7 +187,8 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     return -1;
   }
   k->last_mono_ns = node.mono_ns;
-  k->last_cpu_known = node_cpu_read("/proc", &k->last_cpu) == 0;
+  k->last_cpu_known = node_cpu_read(opt->proc_root, &k->last_cpu) == 0;
+  set_policy(k);
   announce(k);
   *out = k;
   return 0;
@@ -141,6 +196,10 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
 
 const struct power_model *kepler_core_model(const struct kepler_core *k) {
   return k->model;
+}
+
+void kepler_core_set_platform_w(struct kepler_core *k, double watts) {
+  k->platform_w = watts;
 }
 
 static int grow_array(void **array, size_t *cap, size_t need, size_t size) {
@@ -307,6 +366,22 @@ static void sweep_vanished(struct kepler_core *k) {
   }
 }
 
+/* The meter where it gives a value this interval, else the model. */
+static void measure_or_estimate(struct kepler_core *k,
+                                const struct node_sample *node,
+                                struct kepler_report *r) {
+  double u = r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN;
+  if (k->meter && node_meter_read(k->meter, node->mono_ns, k->platform_w, u,
+                                  &r->node) == 0) {
+    r->power_source = node_meter_name(k->meter);
+  } else {
+    node_power_estimate(k->model, r->rate, &r->node);
+    r->power_source = "model";
+  }
+  if (k->meter)
+    r->meter_dropped = node_meter_dropped(k->meter);
+}
+
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   /* Exited processes reported in the last two samples leave now. */
   if (++k->samples % SWEEP_EVERY == 0)
@@ -347,8 +422,15 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     k->active[nactive++] = e;
   }
 
-  node_power_estimate(k->model, r->rate, &r->node);
-  attribute_to_processes(&r->node, k->opt.split_idle, k->active, nactive);
+  struct cpu_times cpu;
+  if (node_cpu_read(k->opt.proc_root, &cpu) == 0) {
+    r->cpu_utilization_known = k->last_cpu_known;
+    r->cpu_utilization_pct = node_cpu_utilization(&k->last_cpu, &cpu);
+    k->last_cpu = cpu;
+    k->last_cpu_known = true;
+  }
+  measure_or_estimate(k, &node, r);
+  attribute_to_processes(&r->node, &k->policy, k->active, nactive);
   if (aggregate_workloads(k, dt, r))
     return -1;
   r->procs = k->active;
@@ -364,13 +446,6 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   k->energy_j += r->node.total * dt;
   k->energy_dynamic_j += r->node.total_dynamic * dt;
   k->energy_idle_j += r->node.total_idle * dt;
-  struct cpu_times cpu;
-  if (node_cpu_read("/proc", &cpu) == 0) {
-    r->cpu_utilization_known = k->last_cpu_known;
-    r->cpu_utilization_pct = node_cpu_utilization(&k->last_cpu, &cpu);
-    k->last_cpu = cpu;
-    k->last_cpu_known = true;
-  }
   r->dt_s = dt;
   r->energy_j = k->energy_j;
   r->energy_dynamic_j = k->energy_dynamic_j;
@@ -386,6 +461,7 @@ void kepler_core_close(struct kepler_core *k) {
   if (!k)
     return;
   sampler_close(k->sampler);
+  node_meter_close(k->meter);
   proc_table_free(k->procs);
   cgroup_resolver_free(k->resolver);
   workload_set_free(k->identities);

@@ -10,6 +10,7 @@
 
 #include "attribution.h"
 #include "cgroup_identity.h"
+#include "node_meter.h"
 #include "proc_table.h"
 
 struct kepler_options {
@@ -19,6 +20,14 @@ struct kepler_options {
   unsigned top_processes; /* report this many by power, the rest as other;
                              0: report every active process */
   bool hw_counters, page_cache, softirq;
+  const char *proc_root;  /* "/proc": machine facts (cpuinfo, meminfo) */
+  const char *sysfs_root; /* "/sys": meters and machine facts */
+  enum meter_choice meter;
+  /* Platform power comes from kepler_core_set_platform_w (a value another
+   * collectd plugin reads). */
+  bool external_platform;
+  /* The usage feature sharing each component; -1: the default policy. */
+  int usage_metric[COMPONENT_MAX];
 };
 
 /* The active processes not reported one by one (top_processes), summed:
@@ -41,6 +50,9 @@ struct workload_power {
 
 struct kepler_report {
   double dt_s; /* the interval actually measured */
+  /* Where this interval's node power came from: a meter's name
+   * (node_meter_name) or "model". */
+  const char *power_source;
   struct node_power node;
   double energy_j, energy_dynamic_j, energy_idle_j; /* node, cumulative */
   double cpu_utilization_pct; /* valid when cpu_utilization_known */
@@ -57,6 +69,7 @@ struct kepler_report {
   size_t tracked;    /* processes in the table */
   uint64_t map_full; /* cumulative: processes the kernel map had no room for */
   uint64_t hw_read_errors; /* cumulative: failed hardware counter reads */
+  uint64_t meter_dropped;  /* cumulative: meter intervals not trusted */
 };
 
 /* The series instance of a workload: container id, "system" or "kernel". */
@@ -67,6 +80,9 @@ struct kepler_core;
 int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
                      char *err, size_t errlen);
 const struct power_model *kepler_core_model(const struct kepler_core *k);
+/* Platform power in W for the next sample, from outside the core; NaN when
+ * it is not available. Only used with options.external_platform. */
+void kepler_core_set_platform_w(struct kepler_core *k, double watts);
 /* Sample and compute one interval. The report stays valid until the next
  * call. */
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *out);

@@ -1,7 +1,7 @@
 /* Unit tests for plugin/attribution.c: node power from a model (absolute,
  * idle, dynamic, and the node total without nested domains counted twice)
- * and its attribution to processes by CPU time. The expected watts are
- * worked out by hand from the models below. */
+ * and its attribution to processes by each component's usage metric. The
+ * expected watts are worked out by hand from the models below. */
 #include "attribution.h"
 
 #include <check.h>
@@ -354,6 +354,13 @@ END_TEST
 
 /* --- attribute_to_processes ---------------------------------------------- */
 
+/* Every component shared by CPU time: a host without hardware counters. */
+static const struct attribution_policy *cpu_policy(bool split_idle) {
+  static struct attribution_policy p;
+  attribution_default_policy(&p, false, split_idle);
+  return &p;
+}
+
 #define MAXP 1000
 static struct proc_entry procs[MAXP];
 static struct proc_entry *ptrs[MAXP];
@@ -387,6 +394,124 @@ static struct node_power manual_node(double total_idle, double total_dynamic) {
   return p;
 }
 
+/* A node with the given components, idle and dynamic per component. */
+static struct node_power parts_node(const bool present[COMPONENT_MAX],
+                                    const double idle[COMPONENT_MAX],
+                                    const double dynamic[COMPONENT_MAX]) {
+  struct node_power p;
+  memset(&p, 0, sizeof(p));
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    p.present[c] = present[c];
+    p.absolute[c] = idle[c] + dynamic[c];
+    p.idle[c] = idle[c];
+  }
+  node_power_finish(&p);
+  return p;
+}
+
+START_TEST(test_default_policy) {
+  struct attribution_policy p;
+  attribution_default_policy(&p, true, true);
+  ck_assert_int_eq(p.metric[COMPONENT_PACKAGE], FEATURE_CPU_INSTRUCTIONS);
+  ck_assert_int_eq(p.metric[COMPONENT_CORE], FEATURE_CPU_INSTRUCTIONS);
+  ck_assert_int_eq(p.metric[COMPONENT_DRAM], FEATURE_CACHE_MISS);
+  ck_assert_int_eq(p.metric[COMPONENT_UNCORE], FEATURE_CPU_TIME_MS);
+  ck_assert_int_eq(p.metric[COMPONENT_PLATFORM], FEATURE_CPU_TIME_MS);
+  attribution_default_policy(&p, false, false);
+  ck_assert(!p.split_idle);
+  for (int c = 0; c < COMPONENT_MAX; c++)
+    ck_assert_int_eq(p.metric[c], FEATURE_CPU_TIME_MS);
+}
+END_TEST
+
+/* package by instructions, dram by cache misses, the rest of the platform
+ * by CPU time. */
+START_TEST(test_shares_by_component_metric) {
+  static const double cpu[] = {100, 300};
+  make_procs(cpu, 2);
+  procs[0].rate[FEATURE_CPU_INSTRUCTIONS] = 9e9; /* 90 % */
+  procs[1].rate[FEATURE_CPU_INSTRUCTIONS] = 1e9;
+  procs[0].rate[FEATURE_CACHE_MISS] = 1e6; /* 20 % */
+  procs[1].rate[FEATURE_CACHE_MISS] = 4e6;
+  bool present[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = true,
+                                 [COMPONENT_DRAM] = true,
+                                 [COMPONENT_PLATFORM] = true};
+  double idle[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 20,
+                                [COMPONENT_DRAM] = 4,
+                                [COMPONENT_PLATFORM] = 60};
+  double dyn[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 50,
+                               [COMPONENT_DRAM] = 10,
+                               [COMPONENT_PLATFORM] = 80};
+  struct node_power node = parts_node(present, idle, dyn);
+  struct attribution_policy pol;
+  attribution_default_policy(&pol, true, true);
+  attribute_to_processes(&node, &pol, ptrs, 2);
+  /* dynamic: package 50 (45 / 5), dram 10 (2 / 8), rest 80-60 = 20 by CPU
+   * time (5 / 15); idle: 20 (18 / 2), 4 (0.8 / 3.2), 36 (9 / 27). */
+  ck_assert_close(procs[0].power_dynamic_w, 45 + 2 + 5);
+  ck_assert_close(procs[1].power_dynamic_w, 5 + 8 + 15);
+  ck_assert_close(procs[0].power_idle_w, 18 + 0.8 + 9);
+  ck_assert_close(procs[1].power_idle_w, 2 + 3.2 + 27);
+  ck_assert_close(procs[0].power_dynamic_w + procs[1].power_dynamic_w,
+                  node.total_dynamic);
+  ck_assert_close(procs[0].power_idle_w + procs[1].power_idle_w,
+                  node.total_idle);
+}
+END_TEST
+
+/* No process has the component's metric (counters unavailable this
+ * interval): CPU time shares it, nothing is lost. */
+START_TEST(test_metric_absent_falls_back_to_cpu_time) {
+  static const double cpu[] = {250, 750};
+  make_procs(cpu, 2);
+  bool present[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = true};
+  double idle[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 10};
+  double dyn[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 40};
+  struct node_power node = parts_node(present, idle, dyn);
+  struct attribution_policy pol;
+  attribution_default_policy(&pol, true, true);
+  attribute_to_processes(&node, &pol, ptrs, 2);
+  ck_assert_close(procs[0].power_dynamic_w, 10);
+  ck_assert_close(procs[1].power_dynamic_w, 30);
+  ck_assert_close(procs[0].power_idle_w, 2.5);
+  ck_assert_close(procs[1].power_idle_w, 7.5);
+}
+END_TEST
+
+/* Separate sensors can disagree: a platform meter reading below its own
+ * package + dram. The parts are scaled under it; the sum is the node. */
+START_TEST(test_platform_below_parts_conserves) {
+  static const double cpu[] = {100, 200, 700};
+  make_procs(cpu, 3);
+  for (int i = 0; i < 3; i++)
+    procs[i].rate[FEATURE_CPU_INSTRUCTIONS] = 1e9 * (i + 1);
+  bool present[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = true,
+                                 [COMPONENT_DRAM] = true,
+                                 [COMPONENT_PLATFORM] = true};
+  double idle[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 30,
+                                [COMPONENT_DRAM] = 10,
+                                [COMPONENT_PLATFORM] = 20};
+  double dyn[COMPONENT_MAX] = {[COMPONENT_PACKAGE] = 60,
+                               [COMPONENT_DRAM] = 20,
+                               [COMPONENT_PLATFORM] = 40};
+  struct node_power node = parts_node(present, idle, dyn);
+  ck_assert_close(node.total, 60);
+  struct attribution_policy pol;
+  attribution_default_policy(&pol, true, true);
+  attribute_to_processes(&node, &pol, ptrs, 3);
+  double d = 0, i = 0;
+  for (int k = 0; k < 3; k++) {
+    ck_assert(procs[k].power_dynamic_w >= 0 && procs[k].power_idle_w >= 0);
+    d += procs[k].power_dynamic_w;
+    i += procs[k].power_idle_w;
+  }
+  ck_assert_close(d, 40);
+  ck_assert_close(i, 20);
+  /* package is 3/4 of the scaled parts, shared by instructions 1:2:3 */
+  ck_assert_close(procs[2].power_dynamic_w, 30 * 3.0 / 6 + 10 * 0.7);
+}
+END_TEST
+
 START_TEST(test_shares_by_cpu_time) {
   /* The README model at the node's usage, 4000 ms/s = 400 + 1000 + 2600. */
   const struct power_model *m = load(readme_yaml);
@@ -397,7 +522,7 @@ START_TEST(test_shares_by_cpu_time) {
   x[FEATURE_CPU_TIME_MS] = 4000;
   struct node_power node;
   estimate(m, x, &node);
-  attribute_to_processes(&node, true, ptrs, 3);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 3);
   /* 104 W dynamic (25 * 4 + 1 * 4, no cache misses) and 14.5 W idle,
    * shared 10% / 25% / 65%. */
   ck_assert_close(node.total_dynamic, 104.0);
@@ -414,13 +539,13 @@ START_TEST(test_idle_not_split) {
   static const double rates[] = {100, 300};
   make_procs(rates, 2);
   struct node_power node = manual_node(40, 20);
-  attribute_to_processes(&node, false, ptrs, 2);
+  attribute_to_processes(&node, cpu_policy(false), ptrs, 2);
   ck_assert_close(procs[0].power_dynamic_w, 5.0);
   ck_assert_close(procs[1].power_dynamic_w, 15.0);
   ck_assert(procs[0].power_idle_w == 0);
   ck_assert(procs[1].power_idle_w == 0);
 
-  attribute_to_processes(&node, true, ptrs, 2);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 2);
   ck_assert_close(procs[0].power_idle_w, 10.0);
   ck_assert_close(procs[1].power_idle_w, 30.0);
   ck_assert_close(procs[0].power_dynamic_w, 5.0);
@@ -431,7 +556,7 @@ START_TEST(test_single_process_gets_everything) {
   static const double rates[] = {0.001};
   make_procs(rates, 1);
   struct node_power node = manual_node(33.3, 66.6);
-  attribute_to_processes(&node, true, ptrs, 1);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 1);
   ck_assert_close(procs[0].power_dynamic_w, 66.6);
   ck_assert_close(procs[0].power_idle_w, 33.3);
 }
@@ -441,7 +566,7 @@ START_TEST(test_no_process_ran) {
   static const double rates[] = {0, 0, 0, 0};
   make_procs(rates, 4);
   struct node_power node = manual_node(12, 34);
-  attribute_to_processes(&node, true, ptrs, 4);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 4);
   for (size_t i = 0; i < 4; i++) {
     ck_assert_msg(procs[i].power_dynamic_w == 0, "process %zu: %g W dynamic", i,
                   procs[i].power_dynamic_w);
@@ -455,7 +580,7 @@ START_TEST(test_no_processes) {
   struct node_power node = manual_node(12, 34);
   make_procs(NULL, 0);
   procs[0].power_dynamic_w = 999;
-  attribute_to_processes(&node, true, ptrs, 0);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 0);
   ck_assert(procs[0].power_dynamic_w == 999); /* not touched */
 }
 END_TEST
@@ -464,7 +589,7 @@ START_TEST(test_idle_processes_get_nothing) {
   static const double rates[] = {0, 250, 0, 750, 0};
   make_procs(rates, 5);
   struct node_power node = manual_node(8, 100);
-  attribute_to_processes(&node, true, ptrs, 5);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 5);
   ck_assert(procs[0].power_dynamic_w == 0 && procs[0].power_idle_w == 0);
   ck_assert(procs[2].power_dynamic_w == 0 && procs[2].power_idle_w == 0);
   ck_assert(procs[4].power_dynamic_w == 0 && procs[4].power_idle_w == 0);
@@ -483,7 +608,7 @@ START_TEST(test_only_cpu_time_counts) {
   procs[0].rate[FEATURE_CACHE_MISS] = 1e8;
   procs[1].rate[FEATURE_NET_RX_IRQ] = 5;
   struct node_power node = manual_node(10, 50);
-  attribute_to_processes(&node, true, ptrs, 2);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 2);
   ck_assert_close(procs[0].power_dynamic_w, 25.0);
   ck_assert_close(procs[1].power_dynamic_w, 25.0);
   ck_assert_close(procs[0].power_idle_w, 5.0);
@@ -495,7 +620,7 @@ START_TEST(test_zero_node_power) {
   static const double rates[] = {100, 200};
   make_procs(rates, 2);
   struct node_power node = manual_node(0, 0);
-  attribute_to_processes(&node, true, ptrs, 2);
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 2);
   ck_assert(procs[0].power_dynamic_w == 0 && procs[1].power_dynamic_w == 0);
   ck_assert(procs[0].power_idle_w == 0 && procs[1].power_idle_w == 0);
 }
@@ -541,7 +666,7 @@ START_TEST(test_keep_top_conserves) {
   for (size_t top = 0; top <= MAXP; top = top * 2 + 1) {
     make_procs(rates, MAXP);
     struct node_power node = manual_node(12.5, 87.25);
-    attribute_to_processes(&node, true, ptrs, MAXP);
+    attribute_to_processes(&node, cpu_policy(true), ptrs, MAXP);
     double od, oi;
     size_t kept = attribution_keep_top(ptrs, MAXP, top, &od, &oi);
     double d = od, i_ = oi;
@@ -587,7 +712,7 @@ START_TEST(test_conservation_many) {
       /* Make sure at least one ran. */
       procs[0].rate[FEATURE_CPU_TIME_MS] = 1.0;
       struct node_power node = manual_node(totals[t][0], totals[t][1]);
-      attribute_to_processes(&node, true, ptrs, n);
+      attribute_to_processes(&node, cpu_policy(true), ptrs, n);
       for (size_t i = 0; i < n; i++) {
         dyn[i] = procs[i].power_dynamic_w;
         idle[i] = procs[i].power_idle_w;
@@ -621,7 +746,7 @@ START_TEST(test_conservation_with_model) {
   struct node_power node;
   estimate(m, x, &node);
   ck_assert(node.total_dynamic > 0);
-  attribute_to_processes(&node, false, ptrs, 200);
+  attribute_to_processes(&node, cpu_policy(false), ptrs, 200);
   for (size_t i = 0; i < 200; i++)
     dyn[i] = procs[i].power_dynamic_w;
   ck_assert_close(sum_of(dyn, 200), node.total_dynamic);
@@ -653,6 +778,10 @@ static Suite *attribution_suite(void) {
 
   tc = tcase_create("processes");
   tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_default_policy);
+  tcase_add_test(tc, test_shares_by_component_metric);
+  tcase_add_test(tc, test_metric_absent_falls_back_to_cpu_time);
+  tcase_add_test(tc, test_platform_below_parts_conserves);
   tcase_add_test(tc, test_shares_by_cpu_time);
   tcase_add_test(tc, test_idle_not_split);
   tcase_add_test(tc, test_single_process_gets_everything);
