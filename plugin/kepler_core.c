@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf_sampler.h"
@@ -53,6 +54,13 @@ struct kepler_core {
 
 /* Load and bind to this machine; a model file that cannot be used leaves
  * the embedded default in charge, with an error naming file and line. */
+/* Meters are timed when they are read, not when the BPF maps were. */
+static uint64_t mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int load_model(struct kepler_core *k, const struct machine_spec *spec,
                       char *err, size_t errlen) {
   char why[512];
@@ -148,7 +156,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
       .softirq = opt->softirq,
   };
   if (load_model(k, &spec, err, errlen) ||
-      node_meter_open(&mo, &k->meter, err, errlen) ||
+      node_meter_open(&mo, mono_now(), &k->meter, err, errlen) ||
       sampler_open(&so, &k->sampler, err, errlen)) {
     kepler_core_close(k);
     return -1;
@@ -368,11 +376,10 @@ static void sweep_vanished(struct kepler_core *k) {
 
 /* The meter where it gives a value this interval, else the model. */
 static void measure_or_estimate(struct kepler_core *k,
-                                const struct node_sample *node,
                                 struct kepler_report *r) {
   double u = r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN;
-  if (k->meter && node_meter_read(k->meter, node->mono_ns, k->platform_w, u,
-                                  &r->node) == 0) {
+  if (k->meter &&
+      node_meter_read(k->meter, mono_now(), k->platform_w, u, &r->node) == 0) {
     r->power_source = node_meter_name(k->meter);
   } else {
     node_power_estimate(k->model, r->rate, &r->node);
@@ -429,7 +436,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     k->last_cpu = cpu;
     k->last_cpu_known = true;
   }
-  measure_or_estimate(k, &node, r);
+  measure_or_estimate(k, r);
   attribute_to_processes(&r->node, &k->policy, k->active, nactive);
   if (aggregate_workloads(k, dt, r))
     return -1;

@@ -96,10 +96,10 @@ int node_meter_open(const struct node_meter_options *o, struct node_meter **out,
   }
   /* The first read of a meter is its baseline. */
   struct meter_reading r;
-  if (m->rapl && rapl_meter_read(m->rapl, 0, &r) == 0)
+  if (m->rapl && rapl_meter_read(m->rapl, mono_ns, &r) == 0)
     for (int c = 0; c < COMPONENT_MAX; c++)
       m->present[c] |= r.present[c];
-  if (m->acpi && acpi_meter_read(m->acpi, 0, &r) == 0)
+  if (m->acpi && acpi_meter_read(m->acpi, mono_ns, &r) == 0)
     for (int c = 0; c < COMPONENT_MAX; c++)
       m->present[c] |= r.present[c];
   if (m->external)

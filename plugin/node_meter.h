@@ -29,8 +29,9 @@ struct node_meter_options {
 
 struct node_meter;
 
-/* Open the meters the options allow and the host has. Returns 0 with *out
- * NULL when there is none; -1 with a message when a meter that was asked
+/* Open the meters the options allow and the host has, and read their
+ * baseline at monotonic time mono_ns. Returns 0 with *out NULL when there is
+ * none; -1 with a message when a meter that was asked
  * for explicitly is missing or unreadable. A meter found but unreadable
  * under METER_AUTO is one WARNING naming the file. */
 int node_meter_open(const struct node_meter_options *o, struct node_meter **out,
