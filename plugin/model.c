@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_FILE_SIZE (16 << 20)
 
 static const char *const component_names[COMPONENT_MAX] = {
