@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-
 #define DRIVER_NAME "power_meter-acpi"
 
 /* The meter measures one machine; the largest servers draw a few kW.
@@ -26,7 +24,7 @@ struct acpi_meter {
   uint64_t dropped;
 };
 
-/* "<prefix><decimal>" exactly, e.g. hwmon5. */
+/* "<prefix><decimal><suffix>" exactly, e.g. hwmon5, power1_average. */
 static bool parse_numbered(const char *name, const char *prefix,
                            const char *suffix, unsigned *n) {
   size_t plen = strlen(prefix);
@@ -49,7 +47,7 @@ static bool parse_numbered(const char *name, const char *prefix,
 
 /* The driver's attributes sit in hwmonN/ on current kernels and in
  * hwmonN/device/ (the ACPI000D device) on older ones; so does `name`.
- * Returns the directory holding `name`, or NULL. */
+ * Returns the one of those holding attribute, or NULL. */
 static char *attribute_dir(const char *hwmon, const char *attribute) {
   char *dirs[2] = {strdup(hwmon), meter_join(hwmon, "device")};
   char *found = NULL;
