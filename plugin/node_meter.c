@@ -69,8 +69,8 @@ void node_meter_close(struct node_meter *m) {
   free(m);
 }
 
-int node_meter_open(const struct node_meter_options *o, struct node_meter **out,
-                    char *err, size_t errlen) {
+int node_meter_open(const struct node_meter_options *o, uint64_t mono_ns,
+                    struct node_meter **out, char *err, size_t errlen) {
   *out = NULL;
   struct node_meter *m = calloc(1, sizeof(*m));
   if (!m) {

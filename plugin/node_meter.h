@@ -34,8 +34,8 @@ struct node_meter;
  * none; -1 with a message when a meter that was asked
  * for explicitly is missing or unreadable. A meter found but unreadable
  * under METER_AUTO is one WARNING naming the file. */
-int node_meter_open(const struct node_meter_options *o, struct node_meter **out,
-                    char *err, size_t errlen);
+int node_meter_open(const struct node_meter_options *o, uint64_t mono_ns,
+                    struct node_meter **out, char *err, size_t errlen);
 /* "rapl", "acpi", "collectd", "rapl+acpi", "rapl+collectd". */
 const char *node_meter_name(const struct node_meter *m);
 
