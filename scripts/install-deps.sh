@@ -3,7 +3,7 @@
 # packages. Does nothing when everything is already there.
 set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
-  libbpf-dev libelf-dev zlib1g-dev libyaml-dev check collectd-core
+  libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
   collectd-dev libyajl2 python3 libcap2-bin valgrind
   linux-perf"  # linux-perf: perf bench sched pipe, for make bench
 missing=""
