@@ -14,7 +14,9 @@ struct machine_spec {
   unsigned cores;   /* physical cores, whole machine */
   unsigned threads; /* online hardware threads (a VM: its vCPUs) */
   double memory_gb; /* MemTotal / 2^20 kB */
-  double mhz;       /* nominal clock: cpuinfo_max_freq, else "cpu MHz" */
+  double mhz;       /* nominal clock: cpufreq base_frequency, else the
+                       model name's "@ x GHz", else "cpu MHz", else
+                       cpuinfo_max_freq (machine.c says why) */
   bool hypervisor;  /* the "hypervisor" CPU flag: this is a VM */
 };
 
@@ -26,8 +28,9 @@ int machine_read(const char *proc_root, const char *sysfs_root,
                  struct machine_spec *out, char *err, size_t errlen);
 
 /* Set one field by its key: cpu, vendor, chips, cores, threads, memory_gb,
- * mhz, hypervisor (0/1). Returns -1 with a message naming the key on an
- * unknown key or a bad value. */
+ * mhz, hypervisor (0/1/true/false). Numbers are parsed strictly (the
+ * whole value, no sign or blanks). Returns -1 with a message naming the key on
+ * an unknown key or a bad value. */
 int machine_set(struct machine_spec *m, const char *key, const char *value,
                 char *err, size_t errlen);
 
