@@ -270,9 +270,9 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
            (value_t){.derive = (derive_t)r->hw_read_errors}, t, NULL);
   submit(p, "", "gauge", "processes", gauge((double)r->tracked), t, NULL);
   /* Where node power came from, as an info-style series: 1 under the
-   * source's name ("power_source-rapl", "power_source-model", ...). */
+   * source's name ("power_source_rapl", "power_source_model", ...). */
   char ti[DATA_MAX_NAME_LEN];
-  snprintf(ti, sizeof(ti), "power_source-%s", r->power_source);
+  snprintf(ti, sizeof(ti), "power_source_%s", r->power_source);
   for (char *c = ti; *c; c++)
     if (*c == '+')
       *c = '_';

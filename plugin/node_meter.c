@@ -22,10 +22,11 @@ struct node_meter {
   char name[32];
   bool present[COMPONENT_MAX];
   double last_w[COMPONENT_MAX];
-  unsigned age[COMPONENT_MAX]; /* intervals since the last good value */
+  unsigned age[COMPONENT_MAX]; /* intervals since the last good value, or
+                                  since the start */
   bool ever[COMPONENT_MAX];    /* a good value was seen */
   struct idle_fit *idle[COMPONENT_MAX];
-  bool failing; /* the last interval went to the model */
+  bool failing; /* in an outage: warned, the notice comes on recovery */
 };
 
 static void set_name(struct node_meter *m) {
@@ -151,7 +152,7 @@ int node_meter_read(struct node_meter *m, uint64_t mono_ns, double external_w,
     fresh[COMPONENT_PLATFORM] = true;
   }
   memset(out, 0, sizeof(*out));
-  bool usable = true;
+  bool usable = true, silent = false;
   for (int c = 0; c < COMPONENT_MAX; c++) {
     if (!m->present[c])
       continue;
@@ -159,23 +160,28 @@ int node_meter_read(struct node_meter *m, uint64_t mono_ns, double external_w,
       m->age[c] = 0;
       m->ever[c] = true;
       idle_fit_add(m->idle[c], utilization, m->last_w[c]);
-    } else if (++m->age[c] > HOLD_INTERVALS || !m->ever[c]) {
-      usable = false;
+    } else {
+      m->age[c]++;
     }
+    /* Before its first value (a PlatformMeter not fed yet) the model fills
+     * in quietly; a meter silent for longer than the hold is an outage. */
+    usable &= m->ever[c] && m->age[c] <= HOLD_INTERVALS;
+    silent |= m->age[c] > HOLD_INTERVALS;
     out->present[c] = true;
     out->absolute[c] = m->last_w[c];
     out->idle[c] = idle_fit_idle(m->idle[c]);
   }
-  if (usable != !m->failing) {
-    if (usable)
-      kepler_log(KLOG_NOTICE, "kepler: %s meter reads again", m->name);
-    else
-      kepler_log(KLOG_WARNING,
-                 "kepler: %s meter gave no good value for %d intervals; "
-                 "estimating node power with the model until it does",
-                 m->name, HOLD_INTERVALS);
-    m->failing = !usable;
-  }
+  if (silent && !m->failing)
+    kepler_log(KLOG_WARNING,
+               "kepler: %s meter gave no good value for %d intervals; "
+               "estimating node power with the model until it does",
+               m->name, HOLD_INTERVALS + 1);
+  else if (usable && m->failing)
+    kepler_log(KLOG_NOTICE, "kepler: %s meter reads again", m->name);
+  if (silent)
+    m->failing = true;
+  else if (usable)
+    m->failing = false;
   if (!usable)
     return -1;
   node_power_finish(out);
