@@ -69,6 +69,7 @@ class FakeRapl:
         self.watts = {self.pkg: PACKAGE_W, self.dram: DRAM_W}
         self.present = True
         self.reset_pending = False
+        self.wrapped_at = None  # wall time of the package counter's wrap
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.last = time.monotonic()
@@ -91,6 +92,8 @@ class FakeRapl:
                 dt, self.last = now - self.last, now
                 for zone in self.energy:
                     e = self.energy[zone] + int(self.watts[zone] * 1e6 * dt)
+                    if e > MAX_RANGE_UJ and self.wrapped_at is None:
+                        self.wrapped_at = time.time()
                     self.energy[zone] = e % (MAX_RANGE_UJ + 1)
                 if self.reset_pending:  # e.g. a firmware reset: back to ~0
                     self.energy[self.pkg] = 12345
@@ -144,8 +147,10 @@ class Rapl(unittest.TestCase):
 
     def test_rapl(self):
         cd = self.cd
-        rows = cd.wait_rows("kepler_node", "power-package", 6)
         # Intervals span the package counter's wrap (4 s after the start).
+        h.wait_for("the package counter to wrap", lambda: self.rapl.wrapped_at)
+        cd.wait_rows("kepler_node", "power-package", 2, after=self.rapl.wrapped_at)
+        rows = cd.series("kepler_node", "power-package")
         source = cd.wait_rows("kepler_node", "gauge-power_source_rapl", 1)
         self.assertTrue(all(v == 1 for _, v in source))
         # The writer advances counters every TICK: an interval of about 1 s
@@ -165,8 +170,9 @@ class Rapl(unittest.TestCase):
         for T, v in idle:
             self.assertTrue(0 <= v <= package.get(T, v), "idle %.3f W at %.3f" % (v, T))
         dropped_before = cd.wait_rows("kepler_node", "derive-meter_dropped", 1)[-1][1]
-        print("a: package %s W over %d intervals across the wrap; dropped %d"
-              % (", ".join("%.2f" % w for _, w in rows[1:7]), len(rows) - 1, dropped_before), flush=True)
+        print("a: package %s W over %d intervals, wrap at %.3f; dropped %d"
+              % (", ".join("%.2f" % w for _, w in rows[1:]), len(rows) - 1, self.rapl.wrapped_at,
+                 dropped_before), flush=True)
         self.assertEqual(dropped_before, 0, "a plausible wrap was dropped")
 
         # A reset: dropped and counted, never an absurd value.
