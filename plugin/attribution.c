@@ -3,14 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double top_level(const struct node_power *p, const double *v) {
-  if (p->present[COMPONENT_PLATFORM])
-    return v[COMPONENT_PLATFORM];
-  double cpu = p->present[COMPONENT_PACKAGE]
-                   ? v[COMPONENT_PACKAGE]
-                   : v[COMPONENT_CORE] + v[COMPONENT_UNCORE];
-  return cpu + v[COMPONENT_DRAM];
-}
+#include "component_total.h"
 
 void node_power_estimate(const struct power_model *m,
                          const double x[FEATURE_MAX], struct node_power *out) {
@@ -26,9 +19,9 @@ void node_power_estimate(const struct power_model *m,
     out->dynamic[c] = dyn > 0 ? dyn : 0;
     out->idle[c] = out->absolute[c] - out->dynamic[c];
   }
-  out->total = top_level(out, out->absolute);
-  out->total_idle = top_level(out, out->idle);
-  out->total_dynamic = top_level(out, out->dynamic);
+  out->total = component_total(out->present, out->absolute);
+  out->total_idle = component_total(out->present, out->idle);
+  out->total_dynamic = component_total(out->present, out->dynamic);
 }
 
 void attribute_to_processes(const struct node_power *node, bool split_idle,
