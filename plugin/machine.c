@@ -413,6 +413,11 @@ int machine_read(const char *proc_root, const char *sysfs_root,
   return rc;
 }
 
+const char *const machine_keys[] = {
+    "cpu",       "vendor", "chips",      "cores", "threads",
+    "memory_gb", "mhz",    "hypervisor", NULL,
+};
+
 static int set_string(char *dst, size_t size, const char *key,
                       const char *value, char *err, size_t errlen) {
   if (strlen(value) >= size) {
@@ -467,9 +472,12 @@ int machine_set(struct machine_spec *m, const char *key, const char *value,
     }
     return 0;
   }
-  snprintf(err, errlen,
-           "unknown machine key \"%s\" (known: cpu, vendor, chips, cores, "
-           "threads, memory_gb, mhz, hypervisor)",
-           key);
+  size_t n =
+      (size_t)snprintf(err, errlen, "unknown machine key \"%s\" (known:", key);
+  for (size_t i = 0; machine_keys[i] && n < errlen; i++)
+    n += (size_t)snprintf(err + n, errlen - n, "%s %s", i ? "," : "",
+                          machine_keys[i]);
+  if (n < errlen)
+    snprintf(err + n, errlen - n, ")");
   return -1;
 }

@@ -27,6 +27,9 @@ struct machine_spec {
 int machine_read(const char *proc_root, const char *sysfs_root,
                  struct machine_spec *out, char *err, size_t errlen);
 
+/* The keys machine_set takes, NULL-terminated. */
+extern const char *const machine_keys[];
+
 /* Set one field by its key: cpu, vendor, chips, cores, threads, memory_gb,
  * mhz, hypervisor (0/1/true/false). Numbers are parsed strictly (the
  * whole value, no sign or blanks). Returns -1 with a message naming the key on

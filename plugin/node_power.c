@@ -2,14 +2,7 @@
 
 #include <string.h>
 
-static double top_level(const struct node_power *p, const double *v) {
-  if (p->present[COMPONENT_PLATFORM])
-    return v[COMPONENT_PLATFORM];
-  double cpu = p->present[COMPONENT_PACKAGE]
-                   ? v[COMPONENT_PACKAGE]
-                   : v[COMPONENT_CORE] + v[COMPONENT_UNCORE];
-  return cpu + v[COMPONENT_DRAM];
-}
+#include "component_total.h"
 
 void node_power_finish(struct node_power *p) {
   for (int c = 0; c < COMPONENT_MAX; c++) {
@@ -25,9 +18,9 @@ void node_power_finish(struct node_power *p) {
       p->idle[c] = 0;
     p->dynamic[c] = p->absolute[c] - p->idle[c];
   }
-  p->total = top_level(p, p->absolute);
-  p->total_idle = top_level(p, p->idle);
-  p->total_dynamic = top_level(p, p->dynamic);
+  p->total = component_total(p->present, p->absolute);
+  p->total_idle = component_total(p->present, p->idle);
+  p->total_dynamic = component_total(p->present, p->dynamic);
 }
 
 void node_power_estimate(const struct power_model *m,

@@ -393,6 +393,9 @@ START_TEST(test_set_errors) {
   }
   struct machine_spec m = {0};
   char err[256];
+  ck_assert_int_eq(machine_set(&m, "thread", "4", err, sizeof(err)), -1);
+  for (size_t i = 0; machine_keys[i]; i++) /* the message lists them all */
+    ck_assert_msg(strstr(err, machine_keys[i]), "%s", err);
   ck_assert_int_eq(machine_set(&m, "mhz", "2.3GHz", err, sizeof(err)), -1);
   ck_assert_ptr_nonnull(strstr(err, "\"2.3GHz\""));
   char longname[300];
