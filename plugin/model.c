@@ -413,6 +413,12 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
       if (lc->has_term[t])
         e += lc->term[t][j] * log(v[t]);
     lc->w[j] = exp(e) * share;
+    if (lc->above_idle && j > 0)
+      lc->w[j] += lc->w[0];
+    /* Levels are fitted one by one; a machine far from the data could get
+     * a dip, and more load must never read as less power. */
+    if (j > 0 && lc->w[j] < lc->w[j - 1])
+      lc->w[j] = lc->w[j - 1];
   }
   lc->threads = spec->threads;
   lc->bound = true;

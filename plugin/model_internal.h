@@ -83,6 +83,9 @@ struct load_curve {
   struct lc_arch *arch;
   bool has_vm_host;
   struct vm_host vm_host;
+  /* Level 0 is W_0; every other level gives the power above W_0 (fitted as
+   * such, it can never fall below idle). */
+  bool above_idle;
   /* Set by model_bind_machine: W per level (a VM's share already applied)
    * and the threads u divides by. */
   bool bound;

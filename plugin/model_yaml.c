@@ -452,6 +452,23 @@ static int parse_vm_host(struct parse *p, const char *comp, yaml_node_t *n,
   return 0;
 }
 
+static int parse_form(struct parse *p, const char *comp, yaml_node_t *n,
+                      struct load_curve *lc) {
+  char buf[128];
+  const char *s = scalar(n);
+  if (!s)
+    return fail(p, n, "\"form\" of component \"%s\" must be a string, got %s",
+                comp, describe(n, buf, sizeof buf));
+  if (strcmp(s, "absolute") == 0 || strcmp(s, "above_idle") == 0) {
+    lc->above_idle = strcmp(s, "above_idle") == 0;
+    return 0;
+  }
+  return fail(p, n,
+              "form \"%s\" of component \"%s\" is not one of absolute, "
+              "above_idle",
+              s, comp);
+}
+
 static int parse_load_curve(struct parse *p, const char *comp, yaml_node_t *n,
                             struct component_model *cm) {
   char where[64];
@@ -463,7 +480,8 @@ static int parse_load_curve(struct parse *p, const char *comp, yaml_node_t *n,
     F_INTERCEPT,
     F_TERMS,
     F_ARCHITECTURE,
-    F_VM_HOST
+    F_VM_HOST,
+    F_FORM
   };
   struct field f[] = {
       [F_TYPE] = {"type", true, NULL},
@@ -473,6 +491,7 @@ static int parse_load_curve(struct parse *p, const char *comp, yaml_node_t *n,
       [F_TERMS] = {"terms", false, NULL},
       [F_ARCHITECTURE] = {"architecture", false, NULL},
       [F_VM_HOST] = {"vm_host", false, NULL},
+      [F_FORM] = {"form", false, NULL},
   };
   struct load_curve *lc = &cm->lc;
   if (get_fields(p, n, where, f, ARRAY_SIZE(f)) ||
@@ -487,6 +506,8 @@ static int parse_load_curve(struct parse *p, const char *comp, yaml_node_t *n,
       parse_architecture(p, comp, f[F_ARCHITECTURE].value, lc))
     return -1;
   if (f[F_VM_HOST].value && parse_vm_host(p, comp, f[F_VM_HOST].value, lc))
+    return -1;
+  if (f[F_FORM].value && parse_form(p, comp, f[F_FORM].value, lc))
     return -1;
   return 0;
 }

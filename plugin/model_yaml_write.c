@@ -81,6 +81,8 @@ static void put_load_curve(FILE *out, const struct load_curve *lc) {
     put_list(out, lc->arch[a].v, lc->n);
     fputc('\n', out);
   }
+  if (lc->above_idle)
+    fputs("    form: above_idle\n", out);
   if (lc->has_vm_host)
     fprintf(out,
             "    vm_host: { chips: %.17g, cores: %.17g, threads: %.17g, "

@@ -5,7 +5,7 @@ set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
   collectd-dev libyajl2 python3 libcap2-bin valgrind
-  linux-perf"  # linux-perf: perf bench sched pipe, for make bench
+  linux-perf python3-numpy"  # linux-perf: make bench; python3-numpy: make accuracy
 missing=""
 for p in $packages; do
   dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||

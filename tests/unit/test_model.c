@@ -732,6 +732,58 @@ START_TEST(test_load_curve_vm) {
 }
 END_TEST
 
+/* form: above_idle: levels above 0 are the power above idle; and W never
+ * decreases with utilization, whatever the levels say. */
+START_TEST(test_load_curve_above_idle_and_monotone) {
+  static const char above[] = "name: above\n"
+                              "output_type: AbsPower\n"
+                              "components:\n"
+                              "  platform:\n"
+                              "    type: load_curve\n"
+                              "    form: above_idle\n"
+                              "    utilization: { feature: bpf_cpu_time_ms, "
+                              "scale: 1000 }\n"
+                              "    levels: [0, 0.5, 1]\n"
+                              "    intercept: [3, 1, 2]\n";
+  struct power_model *m = load_ok(above);
+  struct machine_spec spec = {.threads = 8, .cores = 4, .memory_gb = 16};
+  bind_ok(m, &spec);
+  double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = 4000};
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x), exp(3) + exp(1));
+  x[FEATURE_CPU_TIME_MS] = 6000;
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x),
+                  exp(3) + (exp(1) + exp(2)) / 2);
+  /* The writer keeps the form. */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  ck_assert_int_eq(model_write_yaml(m, f), 0);
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(text, "form: above_idle"));
+  free(text);
+  model_free(m);
+
+  /* A dip (level 0.5 below idle) is raised to the level before it. */
+  static const char dip[] = "name: dip\n"
+                            "output_type: AbsPower\n"
+                            "components:\n"
+                            "  platform:\n"
+                            "    type: load_curve\n"
+                            "    utilization: { feature: bpf_cpu_time_ms, "
+                            "scale: 1000 }\n"
+                            "    levels: [0, 0.5, 1]\n"
+                            "    intercept: [3, 2.5, 3.5]\n";
+  m = load_ok(dip);
+  bind_ok(m, &spec);
+  x[FEATURE_CPU_TIME_MS] = 4000;
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x), exp(3));
+  x[FEATURE_CPU_TIME_MS] = 6000;
+  ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x),
+                  exp(3) + (exp(3.5) - exp(3)) / 2);
+  model_free(m);
+}
+END_TEST
+
 START_TEST(test_bind_errors) {
   struct power_model *m = load_ok(lc_yaml);
   char err[512] = "";
@@ -1094,6 +1146,9 @@ static const struct {
      ":9: \"threads\" must be greater than 0, got 0"},
     {HEAD LC_HEAD LC_UTIL LC_LEVELS "    weights: {}\n",
      ":9: unknown key \"weights\" in component \"platform\""},
+    {HEAD LC_HEAD LC_UTIL LC_LEVELS "    form: above\n",
+     ":9: form \"above\" of component \"platform\" is not one of absolute, "
+     "above_idle"},
 };
 
 /* Every failure leaves *out as it was: here a model loaded before. */
@@ -1196,6 +1251,7 @@ static Suite *model_suite(void) {
   tcase_add_test(tc, test_curves);
   tcase_add_test(tc, test_load_curve);
   tcase_add_test(tc, test_load_curve_vm);
+  tcase_add_test(tc, test_load_curve_above_idle_and_monotone);
   tcase_add_test(tc, test_bind_errors);
   tcase_add_loop_test(tc, test_write_round_trip, 0,
                       ARRAY_SIZE(round_trip_models));
