@@ -115,8 +115,11 @@ class FakeRapl:
 
 
 def assert_conserved(test, cd, after=None):
-    """Reported processes + other = node, in each dispatched interval."""
+    """Reported processes + other = node, in each dispatched interval. The
+    newest interval is left out: collectd's write threads may not have
+    written all of its series yet."""
     node = cd.series_text("kepler_node", "power-total")
+    node.pop(max(node, key=float), None)
     sums = {}
     for d in cd.series_dirs():
         if d.startswith("kepler_process-"):
