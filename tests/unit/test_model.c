@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "model_text.h"
 #include "testutil.h"
 
 #ifndef KEPLER_SRCDIR
@@ -754,11 +755,7 @@ START_TEST(test_load_curve_above_idle_and_monotone) {
   ck_assert_close(model_predict(m, COMPONENT_PLATFORM, x),
                   exp(3) + (exp(1) + exp(2)) / 2);
   /* The writer keeps the form. */
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  ck_assert_int_eq(model_write_yaml(m, f), 0);
-  fclose(f);
+  char *text = write_yaml(m);
   ck_assert_ptr_nonnull(strstr(text, "form: above_idle"));
   free(text);
   model_free(m);
@@ -808,16 +805,6 @@ END_TEST
 
 /* --- model_write_yaml --------------------------------------------------------
  */
-
-static char *write_yaml(const struct power_model *m) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  ck_assert_ptr_ne(out, NULL);
-  ck_assert_int_eq(model_write_yaml(m, out), 0);
-  fclose(out);
-  return text;
-}
 
 static const char *const round_trip_models[] = {
     multi_yaml,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "model_text.h"
 #include "testutil.h"
 
 #ifndef KEPLER_SHARED_DATA
@@ -188,16 +189,6 @@ END_TEST
     ck_assert_msg(fabs(g_ - w_) <= 1e-12 * fmax(1, fabs(w_)),                  \
                   "%s = %.17g, want %.17g", #got, g_, w_);                     \
   } while (0)
-
-static char *write_yaml(const struct power_model *m) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  ck_assert_ptr_ne(out, NULL);
-  ck_assert_int_eq(model_write_yaml(m, out), 0);
-  fclose(out);
-  return text;
-}
 
 START_TEST(test_round_trip) {
   if (!have_data())
