@@ -43,7 +43,23 @@ const char *runtime_name(enum container_runtime r) {
     return "crio";
   case RUNTIME_PODMAN:
     return "podman";
+  case RUNTIME_LXC:
+    return "lxc";
   case RUNTIME_NONE:
+    break;
+  }
+  return "";
+}
+
+const char *qos_name(enum pod_qos q) {
+  switch (q) {
+  case POD_QOS_GUARANTEED:
+    return "guaranteed";
+  case POD_QOS_BURSTABLE:
+    return "burstable";
+  case POD_QOS_BESTEFFORT:
+    return "besteffort";
+  case POD_QOS_NONE:
     break;
   }
   return "";
@@ -91,7 +107,23 @@ static enum container_runtime runtime_by_name(const char *s, size_t n) {
  * Returns the runtime and sets *id, or RUNTIME_NONE. */
 static enum container_runtime match_element(const char *e, size_t n,
                                             const char *p, size_t pn,
-                                            const char **id) {
+                                            const char **id, size_t *idlen) {
+  *idlen = WORKLOAD_ID_LEN;
+  /* LXC names its payload cgroup "lxc.payload.<name>" (LXC 4+, next to
+   * "lxc.monitor.<name>", which is LXC's own work) or "/lxc/<name>" (older
+   * releases). The name is the id. */
+  static const char payload[] = "lxc.payload.";
+  size_t pl = sizeof(payload) - 1;
+  if (n > pl && memcmp(e, payload, pl) == 0 && n - pl <= WORKLOAD_ID_LEN) {
+    *id = e + pl;
+    *idlen = n - pl;
+    return RUNTIME_LXC;
+  }
+  if (span_eq(p, pn, "lxc") && n > 0 && n <= WORKLOAD_ID_LEN) {
+    *id = e;
+    *idlen = n;
+    return RUNTIME_LXC;
+  }
   /* A bare id is what cgroupfs drivers create. The parent tells docker
    * ("/docker/<id>") and cri-o ("/crio/<id>") apart; every other bare id is
    * reported as containerd: it is what containerd creates for
@@ -143,6 +175,142 @@ static void set_system(struct workload_id *out, const char *path, size_t n) {
   out->kind = WORKLOAD_SYSTEM;
   out->runtime = RUNTIME_NONE;
   out->id[0] = '\0';
+  out->pod_uid[0] = '\0';
+  out->qos = POD_QOS_NONE;
+  out->service[0] = '\0';
+  out->vm[0] = '\0';
+}
+
+static int span_starts_with(const char *s, size_t n, const char *lit) {
+  size_t l = strlen(lit);
+  return n >= l && memcmp(s, lit, l) == 0;
+}
+
+/* A pod UID, 8-4-4-4-12 hex digits, with '-' or (systemd slice names) '_'
+ * as separators; copied with dashes. */
+static int take_pod_uid(const char *s, size_t n, char out[POD_UID_LEN + 1]) {
+  if (n != POD_UID_LEN)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    int sep = i == 8 || i == 13 || i == 18 || i == 23;
+    if (sep ? (s[i] != '-' && s[i] != '_') : !is_hex_char(s[i]))
+      return 0;
+    out[i] = sep ? '-' : s[i];
+  }
+  out[n] = '\0';
+  return 1;
+}
+
+/* kubelet pod cgroups. systemd driver: "kubepods-pod<uid>.slice"
+ * (guaranteed), "kubepods-<qos>-pod<uid>.slice" (with a "kubelet-" prefix
+ * when the kubelet runs under kubelet.slice); cgroupfs driver:
+ * "pod<uid>" below "kubepods" (guaranteed) or below "<qos>". */
+static void match_pod(const char *e, size_t n, const char *p, size_t pn,
+                      struct workload_id *out) {
+  static const struct {
+    const char *prefix, *parent;
+    enum pod_qos qos;
+  } forms[] = {
+      {"kubepods-pod", NULL, POD_QOS_GUARANTEED},
+      {"kubepods-burstable-pod", NULL, POD_QOS_BURSTABLE},
+      {"kubepods-besteffort-pod", NULL, POD_QOS_BESTEFFORT},
+      /* kind and k3s nest the kubelet's slices under kubelet.slice */
+      {"kubelet-kubepods-pod", NULL, POD_QOS_GUARANTEED},
+      {"kubelet-kubepods-burstable-pod", NULL, POD_QOS_BURSTABLE},
+      {"kubelet-kubepods-besteffort-pod", NULL, POD_QOS_BESTEFFORT},
+      {"pod", "kubepods", POD_QOS_GUARANTEED},
+      {"pod", "burstable", POD_QOS_BURSTABLE},
+      {"pod", "besteffort", POD_QOS_BESTEFFORT},
+  };
+  for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+    size_t l = strlen(forms[i].prefix), m = n;
+    if (!forms[i].parent) {
+      if (!span_ends_with(e, n, ".slice"))
+        continue;
+      m -= strlen(".slice");
+    } else if (!span_eq(p, pn, forms[i].parent)) {
+      continue;
+    }
+    if (span_starts_with(e, m, forms[i].prefix) &&
+        take_pod_uid(e + l, m - l, out->pod_uid)) {
+      out->qos = forms[i].qos;
+      return;
+    }
+  }
+}
+
+/* Copy s[0..n) into out, undoing systemd's "\xHH" escapes (libvirt's
+ * "machine-qemu\x2d1\x2dweb.scope"). */
+static void unescape(const char *s, size_t n, char *out, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 1 < len; i++) {
+    unsigned v;
+    if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
+        sscanf(s + i + 2, "%2x", &v) == 1 && is_hex_char(s[i + 2]) &&
+        is_hex_char(s[i + 3])) {
+      out[o++] = (char)v;
+      i += 3;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  out[o] = '\0';
+}
+
+/* libvirt guests: "machine-qemu\x2d<n>\x2d<name>.scope" (systemd) or
+ * "qemu-<n>-<name>.libvirt-qemu" below "machine" (cgroupfs); older libvirt
+ * leaves out the "<n>-". */
+static void match_vm(const char *e, size_t n, const char *p, size_t pn,
+                     struct workload_id *out) {
+  char name[UNIT_NAME_LEN];
+  if (span_starts_with(e, n, "machine-qemu") && span_ends_with(e, n, ".scope"))
+    unescape(e + strlen("machine-"), n - strlen("machine-") - strlen(".scope"),
+             name, sizeof(name));
+  else if (span_eq(p, pn, "machine") && span_ends_with(e, n, ".libvirt-qemu"))
+    unescape(e, n - strlen(".libvirt-qemu"), name, sizeof(name));
+  else
+    return;
+  const char *s = name;
+  if (strncmp(s, "qemu-", 5) != 0)
+    return;
+  s += 5;
+  const char *d = s;
+  while (*d >= '0' && *d <= '9')
+    d++;
+  if (d > s && *d == '-')
+    s = d + 1;
+  if (*s)
+    snprintf(out->vm, sizeof(out->vm), "%s", s);
+}
+
+/* The deepest ".service" unit, or a login session's "session-<n>.scope". */
+static void match_service(const char *e, size_t n, const char *p, size_t pn,
+                          struct workload_id *out) {
+  int session =
+      span_starts_with(e, n, "session-") && span_ends_with(e, n, ".scope") &&
+      span_starts_with(p, pn, "user-") && span_ends_with(p, pn, ".slice");
+  if ((span_ends_with(e, n, ".service") || session) && n < UNIT_NAME_LEN)
+    unescape(e, n, out->service, sizeof(out->service));
+}
+
+/* Pod, VM and service from every element of path[0..n), root first. */
+static void identify_levels(const char *path, size_t n,
+                            struct workload_id *out) {
+  const char *p = path;
+  size_t pn = 0;
+  for (size_t start = 0; start < n;) {
+    size_t end = start;
+    while (end < n && path[end] != '/')
+      end++;
+    if (end > start) {
+      match_pod(path + start, end - start, p, pn, out);
+      match_vm(path + start, end - start, p, pn, out);
+      match_service(path + start, end - start, p, pn, out);
+      p = path + start;
+      pn = end - start;
+    }
+    start = end + 1;
+  }
 }
 
 /* Classify path[0..n), which need not be NUL-terminated (a line of a
@@ -153,6 +321,7 @@ static int identify_span(const char *path, size_t n, struct workload_id *out) {
   if (span_ends_with(path, n, DELETED_SUFFIX))
     n -= strlen(DELETED_SUFFIX);
   set_system(out, path, n);
+  identify_levels(path, n, out);
 
   size_t end = n;
   while (end > 0) {
@@ -168,16 +337,19 @@ static int identify_span(const char *path, size_t n, struct workload_id *out) {
         pstart--;
 
       const char *id = NULL;
+      size_t idlen = 0;
       enum container_runtime r = match_element(
-          path + start, end - start, path + pstart, pend - pstart, &id);
+          path + start, end - start, path + pstart, pend - pstart, &id, &idlen);
       if (r != RUNTIME_NONE) {
         out->kind = WORKLOAD_CONTAINER;
         out->runtime = r;
-        for (size_t i = 0; i < WORKLOAD_ID_LEN; i++) {
+        for (size_t i = 0; i < idlen; i++) {
           char c = id[i];
-          out->id[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+          out->id[i] = (r != RUNTIME_LXC && c >= 'A' && c <= 'F')
+                           ? (char)(c - 'A' + 'a')
+                           : c;
         }
-        out->id[WORKLOAD_ID_LEN] = '\0';
+        out->id[idlen] = '\0';
         return 1;
       }
     }

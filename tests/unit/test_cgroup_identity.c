@@ -420,6 +420,122 @@ START_TEST(test_pid_real_proc) {
 }
 END_TEST
 
+/* --- pod, service and VM levels ------------------------------------------ */
+
+#define UID "1f2e3d4c-5b6a-7980-1a2b-3c4d5e6f7a8b"
+
+struct level_case {
+  const char *path;
+  const char *pod_uid;
+  enum pod_qos qos;
+  const char *service;
+  const char *vm;
+  const char *container; /* id, "" for none */
+};
+
+static const struct level_case level_cases[] = {
+    /* kubelet, systemd driver: burstable, besteffort, guaranteed */
+    {KUBE_BURSTABLE "/cri-containerd-" ID1 ".scope", UID, POD_QOS_BURSTABLE, "",
+     "", ID1},
+    {KUBE_BESTEFFORT "/crio-" ID2 ".scope", UID, POD_QOS_BESTEFFORT, "", "",
+     ID2},
+    {"/kubepods.slice/kubepods-" POD_SYSTEMD ".slice/cri-containerd-" ID1
+     ".scope",
+     UID, POD_QOS_GUARANTEED, "", "", ID1},
+    /* the pod's own cgroup (its pause process) */
+    {KUBE_BURSTABLE, UID, POD_QOS_BURSTABLE, "", "", ""},
+    /* kubelet, cgroupfs driver */
+    {"/kubepods/burstable/" POD_CGROUPFS "/" ID1, UID, POD_QOS_BURSTABLE, "",
+     "", ID1},
+    {"/kubepods/besteffort/" POD_CGROUPFS "/" ID2, UID, POD_QOS_BESTEFFORT, "",
+     "", ID2},
+    {"/kubepods/" POD_CGROUPFS "/" ID1, UID, POD_QOS_GUARANTEED, "", "", ID1},
+    /* kind / k3s: the kubelet's slices under kubelet.slice */
+    {"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/"
+     "kubelet-kubepods-burstable-" POD_SYSTEMD ".slice/cri-containerd-" ID1
+     ".scope",
+     UID, POD_QOS_BURSTABLE, "", "", ID1},
+    /* not pods: a bad uid, a pod-like name elsewhere */
+    {"/kubepods/burstable/pod1234/" ID1, "", POD_QOS_NONE, "", "", ID1},
+    {"/system.slice/pod" UID ".service", "", POD_QOS_NONE, "pod" UID ".service",
+     "", ""},
+    /* services: system, nested, templated, user manager, login session */
+    {"/system.slice/ssh.service", "", POD_QOS_NONE, "ssh.service", "", ""},
+    {"/system.slice/nginx.service/worker", "", POD_QOS_NONE, "nginx.service",
+     "", ""},
+    {"/system.slice/system-getty.slice/getty@tty1.service", "", POD_QOS_NONE,
+     "getty@tty1.service", "", ""},
+    {"/system.slice/system-foo.slice/foo@a\\x2db.service", "", POD_QOS_NONE,
+     "foo@a-b.service", "", ""},
+    {USER_MGR "/app.slice/dbus.service", "", POD_QOS_NONE, "dbus.service", "",
+     ""},
+    {USER_MGR "/init.scope", "", POD_QOS_NONE, "user@1000.service", "", ""},
+    {"/user.slice/user-1000.slice/session-3.scope", "", POD_QOS_NONE,
+     "session-3.scope", "", ""},
+    {"/system.slice/session-3.scope", "", POD_QOS_NONE, "", "", ""},
+    /* a container started by a service's daemon is not that service */
+    {"/system.slice/docker-" ID1 ".scope", "", POD_QOS_NONE, "", "", ID1},
+    {"/init.scope", "", POD_QOS_NONE, "", "", ""},
+    /* libvirt guests: systemd and cgroupfs, with and without the id */
+    {"/machine.slice/machine-qemu\\x2d1\\x2dweb01.scope/libvirt/vcpu0", "",
+     POD_QOS_NONE, "", "web01", ""},
+    {"/machine.slice/machine-qemu\\x2d12\\x2dmy\\x2ddb.scope", "", POD_QOS_NONE,
+     "", "my-db", ""},
+    {"/machine.slice/machine-qemu\\x2dold.scope", "", POD_QOS_NONE, "", "old",
+     ""},
+    {"/machine/qemu-3-build.libvirt-qemu/emulator", "", POD_QOS_NONE, "",
+     "build", ""},
+    {"/machine.slice/machine-lxc\\x2d7\\x2dct.scope", "", POD_QOS_NONE, "", "",
+     ""},
+    /* LXC: payload cgroups are containers named by their name; the monitor
+     * is LXC's own work */
+    {"/lxc.payload.web-1", "", POD_QOS_NONE, "", "", "web-1"},
+    {"/lxc.payload.Web/system.slice/ssh.service", "", POD_QOS_NONE,
+     "ssh.service", "", "Web"},
+    {"/lxc.monitor.web-1", "", POD_QOS_NONE, "", "", ""},
+    {"/lxc/db/init.scope", "", POD_QOS_NONE, "", "", "db"},
+};
+
+START_TEST(test_level_table) {
+  const struct level_case *c = &level_cases[_i];
+  struct workload_id w;
+  memset(&w, 0x5a, sizeof(w)); /* every field must be written */
+  int r = cgroup_identify_path(c->path, &w);
+  ck_assert_msg(r == (c->container[0] != '\0'), "case %d %s: ret %d", _i,
+                c->path, r);
+  ck_assert_str_eq(w.id, c->container);
+  ck_assert_msg(strcmp(w.pod_uid, c->pod_uid) == 0, "case %d %s: pod \"%s\"",
+                _i, c->path, w.pod_uid);
+  ck_assert_msg(w.qos == c->qos, "case %d %s: qos %s", _i, c->path,
+                qos_name(w.qos));
+  ck_assert_msg(strcmp(w.service, c->service) == 0,
+                "case %d %s: service \"%s\"", _i, c->path, w.service);
+  ck_assert_msg(strcmp(w.vm, c->vm) == 0, "case %d %s: vm \"%s\"", _i, c->path,
+                w.vm);
+  if (r) /* the LXC cases are the ones under /lxc */
+    ck_assert_int_eq(w.runtime == RUNTIME_LXC,
+                     strncmp(c->path, "/lxc", 4) == 0);
+}
+END_TEST
+
+/* A v1 + v2 text: the levels come with the line that named the workload. */
+START_TEST(test_levels_from_proc_text) {
+  struct workload_id w;
+  ck_assert_int_eq(cgroup_identify_proc_text(
+                       "12:cpu,cpuacct:/kubepods/burstable/" POD_CGROUPFS
+                       "/" ID1 "\n0::/\n",
+                       &w),
+                   1);
+  ck_assert_str_eq(w.pod_uid, UID);
+  ck_assert_int_eq(w.qos, POD_QOS_BURSTABLE);
+  ck_assert_int_eq(
+      cgroup_identify_proc_text("0::/system.slice/cron.service\n", &w), 0);
+  ck_assert_str_eq(w.service, "cron.service");
+  ck_assert_str_eq(qos_name(POD_QOS_GUARANTEED), "guaranteed");
+  ck_assert_str_eq(qos_name(POD_QOS_NONE), "");
+}
+END_TEST
+
 static Suite *cgroup_identity_suite(void) {
   Suite *s = suite_create("cgroup_identity");
 
@@ -429,6 +545,8 @@ static Suite *cgroup_identity_suite(void) {
   tcase_add_test(tc, test_path_null);
   tcase_add_test(tc, test_path_long_truncated);
   tcase_add_test(tc, test_runtime_name);
+  tcase_add_loop_test(tc, test_level_table, 0, ARRAY_SIZE(level_cases));
+  tcase_add_test(tc, test_levels_from_proc_text);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("proc_text");
