@@ -116,15 +116,18 @@ static int by_power_desc(const void *a, const void *b) {
   return (x->key.tgid > y->key.tgid) - (x->key.tgid < y->key.tgid);
 }
 
-size_t attribution_keep_top(struct proc_entry **procs, size_t n, size_t top,
-                            double *other_dynamic_w, double *other_idle_w) {
+size_t attribution_keep(struct proc_entry **procs, size_t n, size_t top,
+                        double min_w, double *other_dynamic_w,
+                        double *other_idle_w) {
   *other_dynamic_w = *other_idle_w = 0;
-  if (n <= top)
-    return n;
   qsort(procs, n, sizeof(*procs), by_power_desc);
-  for (size_t i = top; i < n; i++) {
+  size_t kept = 0;
+  while (kept < n && kept < top &&
+         procs[kept]->power_dynamic_w + procs[kept]->power_idle_w >= min_w)
+    kept++;
+  for (size_t i = kept; i < n; i++) {
     *other_dynamic_w += procs[i]->power_dynamic_w;
     *other_idle_w += procs[i]->power_idle_w;
   }
-  return top;
+  return kept;
 }

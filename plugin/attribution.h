@@ -30,10 +30,11 @@ void attribute_to_processes(const struct node_power *node,
                             const struct attribution_policy *policy,
                             struct proc_entry *const *procs, size_t n);
 
-/* Order procs by power (dynamic + idle), highest first (ties by pid), and
- * sum the processes beyond the first `top` into *other_dynamic_w and
- * *other_idle_w. Returns how many stay reported: min(n, top). */
-size_t attribution_keep_top(struct proc_entry **procs, size_t n, size_t top,
-                            double *other_dynamic_w, double *other_idle_w);
+/* Order procs by power (dynamic + idle), highest first (ties by pid), keep
+ * at most `top` of those with at least min_w W, and sum the others into
+ * *other_dynamic_w and *other_idle_w. Returns how many stay reported. */
+size_t attribution_keep(struct proc_entry **procs, size_t n, size_t top,
+                        double min_w, double *other_dynamic_w,
+                        double *other_idle_w);
 
 #endif

@@ -27,7 +27,14 @@ static struct {
         {
             .split_idle = true,
             .max_processes = 32768,
-            .top_processes = 20,
+            .report =
+                {
+                    [LEVEL_PROCESS] = {REPORT_TOP, 20, 0},
+                    [LEVEL_CONTAINER] = {REPORT_ALL, 0, 0},
+                    [LEVEL_POD] = {REPORT_ALL, 0, 0},
+                    [LEVEL_SERVICE] = {REPORT_ALL, 0, 0},
+                    [LEVEL_VM] = {REPORT_ALL, 0, 0},
+                },
             .hw_counters = true,
             .page_cache = true,
             .softirq = true,
@@ -88,7 +95,54 @@ static int config_top_processes(oconfig_item_t *ci) {
     ERROR(PLUGIN_NAME ": TopProcesses must be 0 (all) or more, not %d", n);
     return -1;
   }
-  kepler.opt.top_processes = (unsigned)n;
+  kepler.opt.report[LEVEL_PROCESS] =
+      (struct report_policy){n ? REPORT_TOP : REPORT_ALL, (unsigned)n, 0};
+  return 0;
+}
+
+/* Report "pod" "top" 10 | "above" 0.5 | "all" | "none" */
+static int config_report(oconfig_item_t *ci) {
+  const char *usage = "Report takes a level (process, container, pod, "
+                      "service, vm) and \"all\", \"none\", \"top\" N or "
+                      "\"above\" W";
+  int nv = ci->values_num;
+  if (nv < 2 || nv > 3 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[1].type != OCONFIG_TYPE_STRING) {
+    ERROR(PLUGIN_NAME ": %s", usage);
+    return -1;
+  }
+  int level = level_by_name(ci->values[0].value.string);
+  if (level < 0) {
+    ERROR(PLUGIN_NAME ": Report: \"%s\" is not a level; %s",
+          ci->values[0].value.string, usage);
+    return -1;
+  }
+  const char *mode = ci->values[1].value.string;
+  struct report_policy p = {REPORT_ALL, 0, 0};
+  bool numeric = strcasecmp(mode, "top") == 0 || strcasecmp(mode, "above") == 0;
+  double v = nv == 3 && ci->values[2].type == OCONFIG_TYPE_NUMBER
+                 ? ci->values[2].value.number
+                 : NAN;
+  if (numeric != (nv == 3) || (numeric && !(v >= 0))) {
+    ERROR(PLUGIN_NAME ": Report \"%s\" \"%s\": %s", level_name(level), mode,
+          usage);
+    return -1;
+  }
+  if (strcasecmp(mode, "all") == 0)
+    p.mode = REPORT_ALL;
+  else if (strcasecmp(mode, "none") == 0)
+    p.mode = REPORT_NONE;
+  else if (strcasecmp(mode, "top") == 0 && v == (unsigned)v && v >= 1)
+    p = (struct report_policy){REPORT_TOP, (unsigned)v, 0};
+  else if (strcasecmp(mode, "above") == 0)
+    p = (struct report_policy){REPORT_ABOVE, 0, v};
+  else {
+    ERROR(PLUGIN_NAME ": Report \"%s\" \"%s\": %s (top takes a whole "
+                      "number of at least 1)",
+          level_name(level), mode, usage);
+    return -1;
+  }
+  kepler.opt.report[level] = p;
   return 0;
 }
 
@@ -163,6 +217,8 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = config_top_processes(child);
     else if (strcasecmp(child->key, "ReportProcesses") == 0)
       rc = cf_util_get_boolean(child, &kepler.report_processes);
+    else if (strcasecmp(child->key, "Report") == 0)
+      rc = config_report(child);
     else if (strcasecmp(child->key, "PowerMeter") == 0)
       rc = config_power_meter(child);
     else if (strcasecmp(child->key, "PlatformMeter") == 0)
@@ -192,6 +248,11 @@ static int kepler_init(void) {
     return -1;
   }
   kepler.opt.model_file = kepler.model_file;
+  /* The older switches: off means the level is not reported at all. */
+  if (!kepler.report_processes)
+    kepler.opt.report[LEVEL_PROCESS].mode = REPORT_NONE;
+  if (!kepler.report_containers)
+    kepler.opt.report[LEVEL_CONTAINER].mode = REPORT_NONE;
   kepler.opt.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
   kepler.opt.external_platform = kepler.platform_meter != NULL;
   char err[512];
@@ -282,19 +343,72 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
            (value_t){.derive = (derive_t)r->meter_dropped}, t, NULL);
 }
 
+/* kepler_container, kepler_pod, kepler_service, kepler_vm, kepler_process */
+static void level_plugin(enum report_level l, char *out, size_t len) {
+  snprintf(out, len, "kepler_%s", level_name(l));
+}
+
+static void submit_other(const struct kepler_report *r, enum report_level l,
+                         cdtime_t t) {
+  if (!r->other_present[l])
+    return;
+  char plugin[DATA_MAX_NAME_LEN];
+  level_plugin(l, plugin, sizeof(plugin));
+  const struct other_power *o = &r->other[l];
+  meta_data_t *meta = meta_data_create();
+  if (meta)
+    meta_data_add_unsigned_int(
+        meta, l == LEVEL_PROCESS ? "processes" : "workloads", o->nprocs);
+  submit_part(plugin, "other", o->power_dynamic_w, o->power_idle_w, o->energy_j,
+              t, meta);
+  meta_data_destroy(meta);
+}
+
+/* The series instance of a workload. A pod's UID loses its dashes (32 hex
+ * digits, still unique); a service its ".service"; anything else outside
+ * [A-Za-z0-9_] gets a hash (metric_workload_instance). */
+static void workload_series_instance(const struct workload_power *w, char *out,
+                                     size_t len) {
+  char name[UNIT_NAME_LEN];
+  size_t n = 0;
+  for (const char *c = w->name; *c && n + 1 < sizeof(name); c++)
+    if (!(w->level == LEVEL_POD && *c == '-'))
+      name[n++] = *c;
+  name[n] = '\0';
+  static const char service[] = ".service";
+  size_t sl = sizeof(service) - 1;
+  if (w->level == LEVEL_SERVICE && n > sl &&
+      strcmp(name + n - sl, service) == 0)
+    name[n - sl] = '\0';
+  metric_workload_instance(out, len, name);
+}
+
 static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
   for (size_t i = 0; i < r->nworkloads; i++) {
     const struct workload_power *w = r->workloads[i];
+    const struct workload_id *id = &w->workload;
+    char plugin[DATA_MAX_NAME_LEN], instance[DATA_MAX_NAME_LEN];
+    level_plugin(w->level, plugin, sizeof(plugin));
+    workload_series_instance(w, instance, sizeof(instance));
     meta_data_t *meta = meta_data_create();
     if (meta) {
-      meta_data_add_string(meta, "cgroup_path", w->workload.cgroup_path);
-      meta_data_add_string(meta, "runtime", runtime_name(w->workload.runtime));
+      meta_data_add_string(meta, "name", w->name);
       meta_data_add_unsigned_int(meta, "processes", w->nprocs);
+      if (w->level == LEVEL_CONTAINER) {
+        meta_data_add_string(meta, "cgroup_path", id->cgroup_path);
+        meta_data_add_string(meta, "runtime", runtime_name(id->runtime));
+        if (id->pod_uid[0])
+          meta_data_add_string(meta, "pod_uid", id->pod_uid);
+      }
+      if (w->level == LEVEL_POD && id->pod_uid[0])
+        meta_data_add_string(meta, "qos", qos_name(id->qos));
     }
-    submit_part("kepler_container", w->instance, w->power_dynamic_w,
-                w->power_idle_w, w->energy_j, t, meta);
+    submit_part(plugin, instance, w->power_dynamic_w, w->power_idle_w,
+                w->energy_j, t, meta);
     meta_data_destroy(meta);
   }
+  for (int l = LEVEL_CONTAINER; l < LEVEL_MAX; l++)
+    submit_other(r, l, t);
 }
 
 static void submit_processes(const struct kepler_report *r, cdtime_t t) {
@@ -307,7 +421,7 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
       meta_data_add_unsigned_int(meta, "pid", e->key.tgid);
       meta_data_add_string(meta, "command", e->comm);
       meta_data_add_string(meta, "container_id",
-                           workload_instance(e->workload));
+                           workload_name(LEVEL_CONTAINER, e->workload));
       meta_data_add_string(meta, "cgroup_path", e->workload->cgroup_path);
     }
     submit_part("kepler_process", instance, e->power_dynamic_w, e->power_idle_w,
@@ -318,14 +432,7 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
                gauge(e->rate[f]), t, meta);
     meta_data_destroy(meta);
   }
-  if (r->other_present) {
-    meta_data_t *meta = meta_data_create();
-    if (meta)
-      meta_data_add_unsigned_int(meta, "processes", r->other.nprocs);
-    submit_part("kepler_process", "other", r->other.power_dynamic_w,
-                r->other.power_idle_w, r->other.energy_j, t, meta);
-    meta_data_destroy(meta);
-  }
+  submit_other(r, LEVEL_PROCESS, t);
 }
 
 /* The PlatformMeter value from collectd's cache, in W: a gauge as it is, a
@@ -349,9 +456,8 @@ static int kepler_read(void) {
     return -1;
   cdtime_t t = cdtime(); /* one timestamp: levels join exactly */
   submit_node(&r, t);
-  if (kepler.report_containers)
-    submit_workloads(&r, t);
-  if (kepler.report_processes)
+  submit_workloads(&r, t);
+  if (kepler.opt.report[LEVEL_PROCESS].mode != REPORT_NONE)
     submit_processes(&r, t);
   return 0;
 }

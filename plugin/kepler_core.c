@@ -29,8 +29,8 @@ struct kepler_core {
   struct bpf_sampler *sampler;
   struct proc_table *procs;
   struct cgroup_resolver *resolver;
-  struct workload_set *identities; /* interned per-process identities */
-  struct other_power other;        /* processes beyond top_processes */
+  struct workload_set *identities;     /* interned per-process identities */
+  struct other_power other[LEVEL_MAX]; /* members not reported one by one */
   struct power_model *model;
   const char *model_origin; /* the file it came from, or "embedded" */
   struct node_meter *meter; /* NULL: the model gives node power */
@@ -224,28 +224,64 @@ static int grow_array(void **array, size_t *cap, size_t need, size_t size) {
   return 0;
 }
 
-const char *workload_instance(const struct workload_id *w) {
-  switch (w->kind) {
-  case WORKLOAD_CONTAINER:
-    return w->id;
-  case WORKLOAD_KERNEL:
-    return "kernel";
-  default:
-    return "system";
-  }
+static const char *const level_names[LEVEL_MAX] = {
+    [LEVEL_PROCESS] = "process", [LEVEL_CONTAINER] = "container",
+    [LEVEL_POD] = "pod",         [LEVEL_SERVICE] = "service",
+    [LEVEL_VM] = "vm",
+};
+
+const char *level_name(enum report_level l) {
+  return (unsigned)l < LEVEL_MAX ? level_names[l] : "unknown";
 }
 
-static int cmp_instance(const void *key, const void *member) {
-  return strcmp(key, ((const struct workload_power *)member)->instance);
+int level_by_name(const char *name) {
+  for (int l = 0; l < LEVEL_MAX; l++)
+    if (strcmp(level_names[l], name) == 0)
+      return l;
+  return -1;
+}
+
+const char *workload_name(enum report_level level,
+                          const struct workload_id *w) {
+  const char *name = "";
+  switch (level) {
+  case LEVEL_CONTAINER:
+    name = w->kind == WORKLOAD_CONTAINER ? w->id : "";
+    break;
+  case LEVEL_POD:
+    name = w->pod_uid;
+    break;
+  case LEVEL_SERVICE:
+    name = w->service;
+    break;
+  case LEVEL_VM:
+    name = w->vm;
+    break;
+  default:
+    break;
+  }
+  if (*name)
+    return name;
+  return w->kind == WORKLOAD_KERNEL ? "kernel" : "system";
+}
+
+/* Workloads are kept sorted by (level, name): a process finds its own by
+ * bisection. */
+static int cmp_workload(enum report_level level, const char *name,
+                        const struct workload_power *w) {
+  if (level != w->level)
+    return level < w->level ? -1 : 1;
+  return strcmp(name, w->name);
 }
 
 static struct workload_power *workload_for(struct kepler_core *k,
+                                           enum report_level level,
                                            const struct workload_id *w) {
-  const char *instance = workload_instance(w);
+  const char *name = workload_name(level, w);
   size_t lo = 0, hi = k->nworkloads;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = cmp_instance(instance, &k->workloads[mid]);
+    int c = cmp_workload(level, name, &k->workloads[mid]);
     if (c == 0)
       return &k->workloads[mid];
     if (c < 0)
@@ -268,10 +304,11 @@ static struct workload_power *workload_for(struct kepler_core *k,
   memmove(slot + 1, slot, (k->nworkloads - lo) * sizeof(*slot));
   k->nworkloads++;
   memset(slot, 0, sizeof(*slot));
-  snprintf(slot->instance, sizeof(slot->instance), "%s", instance);
+  slot->level = level;
+  snprintf(slot->name, sizeof(slot->name), "%s", name);
   slot->workload = *w;
-  if (w->kind != WORKLOAD_CONTAINER) /* a bucket has no single cgroup */
-    slot->workload.cgroup_path[0] = '\0';
+  if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
+    slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
   return slot;
 }
 
@@ -292,25 +329,66 @@ static int identify(struct kepler_core *k, struct proc_entry *e) {
   return 0;
 }
 
-/* Containers = sum of their processes, in the numbers dispatched. */
+static double workload_w(const struct workload_power *w) {
+  return w->power_dynamic_w + w->power_idle_w;
+}
+
+static int by_power_desc(const void *a, const void *b) {
+  const struct workload_power *x = *(struct workload_power *const *)a;
+  const struct workload_power *y = *(struct workload_power *const *)b;
+  if (workload_w(x) != workload_w(y))
+    return workload_w(x) > workload_w(y) ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Trim one level's members ws[0..n) by its policy: the kept ones stay at the
+ * front (by power), the rest are summed into *o. Returns how many stay. */
+static size_t trim_level(struct workload_power **ws, size_t n,
+                         const struct report_policy *p, struct other_power *o) {
+  o->nprocs = 0;
+  o->power_dynamic_w = o->power_idle_w = 0;
+  qsort(ws, n, sizeof(*ws), by_power_desc);
+  size_t kept = 0;
+  while (kept < n &&
+         (p->mode == REPORT_TOP ? kept < p->top
+                                : workload_w(ws[kept]) >= p->above_w))
+    kept++;
+  for (size_t i = kept; i < n; i++) {
+    o->nprocs++;
+    o->power_dynamic_w += ws[i]->power_dynamic_w;
+    o->power_idle_w += ws[i]->power_idle_w;
+  }
+  return kept;
+}
+
+static bool trimmed(const struct report_policy *p) {
+  return p->mode == REPORT_TOP || p->mode == REPORT_ABOVE;
+}
+
+/* Every reported level = the sum of its processes, in the numbers
+ * dispatched; a trimmed level's `other` holds the rest. */
 static int aggregate_workloads(struct kepler_core *k, double dt_s,
                                struct kepler_report *r) {
   uint32_t gen = ++k->generation;
   size_t pos = 0;
   for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
-    struct workload_power *w = workload_for(k, e->workload);
-    if (!w)
-      return -1;
     workload_set_mark(e->workload, gen);
-    if (w->generation != gen) {
-      w->generation = gen;
-      w->nprocs = 0;
-      w->power_dynamic_w = w->power_idle_w = 0;
-    }
-    w->nprocs++;
-    if (e->active) {
-      w->power_dynamic_w += e->power_dynamic_w;
-      w->power_idle_w += e->power_idle_w;
+    for (int l = LEVEL_CONTAINER; l < LEVEL_MAX; l++) {
+      if (k->opt.report[l].mode == REPORT_NONE)
+        continue;
+      struct workload_power *w = workload_for(k, l, e->workload);
+      if (!w)
+        return -1;
+      if (w->generation != gen) {
+        w->generation = gen;
+        w->nprocs = 0;
+        w->power_dynamic_w = w->power_idle_w = 0;
+      }
+      w->nprocs++;
+      if (e->active) {
+        w->power_dynamic_w += e->power_dynamic_w;
+        w->power_idle_w += e->power_idle_w;
+      }
     }
   }
   /* Drop workloads whose processes are all gone; keep the order. */
@@ -319,7 +397,6 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
     struct workload_power *w = &k->workloads[i];
     if (w->generation != gen)
       continue;
-    w->energy_j += (w->power_dynamic_w + w->power_idle_w) * dt_s;
     if (kept != i)
       k->workloads[kept] = *w;
     k->workload_ptrs[kept] = &k->workloads[kept];
@@ -327,22 +404,49 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
   }
   k->nworkloads = kept;
   workload_set_sweep(k->identities, gen); /* cgroups with no process left */
+  /* Trim each level in place in the pointer array (levels stay in order). */
+  size_t out = 0;
+  for (size_t i = 0; i < kept;) {
+    enum report_level l = k->workloads[i].level;
+    size_t end = i;
+    while (end < kept && k->workloads[end].level == l)
+      end++;
+    struct workload_power **ws = k->workload_ptrs + i;
+    size_t n = end - i, reported = n;
+    if (trimmed(&k->opt.report[l])) {
+      struct other_power *o = &k->other[l];
+      reported = trim_level(ws, n, &k->opt.report[l], o);
+      o->energy_j += (o->power_dynamic_w + o->power_idle_w) * dt_s;
+      r->other[l] = *o;
+      r->other_present[l] = true;
+    }
+    /* Each joule in exactly one series: a workload's own while it is
+     * reported, its level's `other` while it is summed there. */
+    for (size_t j = 0; j < reported; j++) {
+      ws[j]->energy_j += workload_w(ws[j]) * dt_s;
+      k->workload_ptrs[out++] = ws[j];
+    }
+    i = end;
+  }
   r->workloads = k->workload_ptrs;
-  r->nworkloads = kept;
+  r->nworkloads = out;
   return 0;
 }
 
-/* Report the top_processes highest-power processes, the rest as `other`. */
-static void keep_top(struct kepler_core *k, struct kepler_report *r,
-                     double dt_s) {
-  struct other_power *o = &k->other;
-  size_t kept = attribution_keep_top(r->procs, r->nprocs, k->opt.top_processes,
-                                     &o->power_dynamic_w, &o->power_idle_w);
+/* Report the process level by its policy, the rest as `other`. */
+static void trim_processes(struct kepler_core *k, struct kepler_report *r,
+                           double dt_s) {
+  const struct report_policy *p = &k->opt.report[LEVEL_PROCESS];
+  struct other_power *o = &k->other[LEVEL_PROCESS];
+  size_t kept = attribution_keep(
+      r->procs, r->nprocs, p->mode == REPORT_TOP ? p->top : r->nprocs,
+      p->mode == REPORT_ABOVE ? p->above_w : -INFINITY, &o->power_dynamic_w,
+      &o->power_idle_w);
   o->nprocs = r->nprocs - kept;
   r->nprocs = kept;
   o->energy_j += (o->power_dynamic_w + o->power_idle_w) * dt_s;
-  r->other = *o;
-  r->other_present = true;
+  r->other[LEVEL_PROCESS] = *o;
+  r->other_present[LEVEL_PROCESS] = true;
 }
 
 /* Leave the kernel map first: an entry that stayed there would come back as
@@ -442,8 +546,8 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     return -1;
   r->procs = k->active;
   r->nprocs = nactive;
-  if (k->opt.top_processes)
-    keep_top(k, r, dt);
+  if (trimmed(&k->opt.report[LEVEL_PROCESS]))
+    trim_processes(k, r, dt);
   /* Each joule in exactly one series: a process's own while it is reported,
    * `other`'s while it is summed there. */
   for (size_t i = 0; i < r->nprocs; i++)

@@ -13,12 +13,40 @@
 #include "node_meter.h"
 #include "proc_table.h"
 
+/* The levels power is reported at. Every level partitions the node: a
+ * process counts in its container, pod, service and VM, or in that level's
+ * `system` (no such workload) or `kernel` (kernel threads) bucket. */
+enum report_level {
+  LEVEL_PROCESS,
+  LEVEL_CONTAINER,
+  LEVEL_POD,
+  LEVEL_SERVICE,
+  LEVEL_VM,
+  LEVEL_MAX,
+};
+/* "process", "container", "pod", "service", "vm"; -1 from the name. */
+const char *level_name(enum report_level l);
+int level_by_name(const char *name);
+
+/* Which members of a level are reported one by one; the rest are summed
+ * into the level's `other`, so every level still sums to the node. */
+enum report_mode {
+  REPORT_ALL,
+  REPORT_NONE,  /* the level is not reported */
+  REPORT_TOP,   /* the `top` with the highest power */
+  REPORT_ABOVE, /* those at `above_w` W or more */
+};
+struct report_policy {
+  enum report_mode mode;
+  unsigned top;
+  double above_w;
+};
+
 struct kepler_options {
   const char *model_file; /* NULL: the embedded default model */
   bool split_idle;        /* share node idle power among processes */
   unsigned max_processes;
-  unsigned top_processes; /* report this many by power, the rest as other;
-                             0: report every active process */
+  struct report_policy report[LEVEL_MAX];
   bool hw_counters, page_cache, softirq;
   const char *proc_root;  /* "/proc": machine facts (cpuinfo, meminfo) */
   const char *sysfs_root; /* "/sys": meters and machine facts */
@@ -30,19 +58,24 @@ struct kepler_options {
   int usage_metric[COMPONENT_MAX];
 };
 
-/* The active processes not reported one by one (top_processes), summed:
+/* The members of a level not reported one by one (report_policy), summed:
  * reported + other = node, in every interval. */
 struct other_power {
-  size_t nprocs;
+  size_t nprocs; /* processes, or workloads at a workload level */
   double power_dynamic_w, power_idle_w;
   double energy_j; /* cumulative */
 };
 
-/* A container, or the `system` / `kernel` bucket. */
+/* A container, pod, service or VM, or a level's `system` / `kernel`
+ * bucket. */
 struct workload_power {
-  char instance[WORKLOAD_ID_LEN + 1]; /* container id, "system", "kernel" */
-  struct workload_id workload;
-  size_t nprocs; /* tracked processes in it */
+  enum report_level level;
+  /* The member's name at its level: container id (LXC: name), pod UID,
+   * service unit, VM domain, or "system", "kernel". */
+  char name[UNIT_NAME_LEN];
+  struct workload_id workload; /* of one of its processes; a bucket has no
+                                  cgroup_path */
+  size_t nprocs;               /* tracked processes in it */
   double power_dynamic_w, power_idle_w;
   double energy_j; /* cumulative while it has processes */
   uint32_t generation;
@@ -59,12 +92,15 @@ struct kepler_report {
   bool cpu_utilization_known;
   bool available[FEATURE_MAX]; /* features this host measures */
   double rate[FEATURE_MAX];    /* node per-second features */
-  struct proc_entry **procs;   /* active processes to report, by power when
-                                  top_processes is set */
+  struct proc_entry **procs;   /* active processes to report (by power when
+                                  the process level is trimmed) */
   size_t nprocs;
-  bool other_present; /* top_processes is set: `other` is reported */
-  struct other_power other;
-  struct workload_power **workloads; /* every workload with a process */
+  /* Per level: the level is trimmed (REPORT_TOP, REPORT_ABOVE), so its
+   * `other` is reported. */
+  bool other_present[LEVEL_MAX];
+  struct other_power other[LEVEL_MAX];
+  /* The workloads to report, of every reported level, ordered by level. */
+  struct workload_power **workloads;
   size_t nworkloads;
   size_t tracked;    /* processes in the table */
   uint64_t map_full; /* cumulative: processes the kernel map had no room for */
@@ -72,8 +108,9 @@ struct kepler_report {
   uint64_t meter_dropped;  /* cumulative: meter intervals not trusted */
 };
 
-/* The series instance of a workload: container id, "system" or "kernel". */
-const char *workload_instance(const struct workload_id *w);
+/* A process's member name at a workload level: its container id, pod UID,
+ * service or VM, else "system" or "kernel" (a kernel thread). */
+const char *workload_name(enum report_level level, const struct workload_id *w);
 
 struct kepler_core;
 

@@ -17,4 +17,11 @@ size_t metric_sanitize(char *dst, size_t len, const char *src);
 void metric_process_instance(char *dst, size_t len, const char *comm,
                              uint32_t pid);
 
+/* The instance of a workload series from its name: the name itself when it
+ * is made of [A-Za-z0-9_] and fits; else the name sanitized (and cut to
+ * fit) + "_" + 8 hex digits of a hash of the whole name, so that names the
+ * sanitizing would merge ("a.b", "a b", "a_b") stay apart. Stable: the same
+ * name gives the same instance on every host and run. */
+void metric_workload_instance(char *dst, size_t len, const char *name);
+
 #endif

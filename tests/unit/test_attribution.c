@@ -628,7 +628,7 @@ START_TEST(test_zero_node_power) {
 }
 END_TEST
 
-/* --- attribution_keep_top ------------------------------------------------ */
+/* --- attribution_keep ------------------------------------------------ */
 
 START_TEST(test_keep_top_orders_and_sums_rest) {
   static const double rates[] = {10, 50, 0, 30, 20, 40};
@@ -638,7 +638,7 @@ START_TEST(test_keep_top_orders_and_sums_rest) {
     procs[i].power_idle_w = 1;
   }
   double od, oi;
-  size_t kept = attribution_keep_top(ptrs, 6, 3, &od, &oi);
+  size_t kept = attribution_keep(ptrs, 6, 3, -INFINITY, &od, &oi);
   ck_assert_uint_eq(kept, 3);
   /* 50, 40, 30 ms/s are pids 101, 105, 103. */
   ck_assert_uint_eq(ptrs[0]->key.tgid, 101);
@@ -649,13 +649,30 @@ START_TEST(test_keep_top_orders_and_sums_rest) {
 }
 END_TEST
 
+START_TEST(test_keep_above_threshold) {
+  static const double rates[] = {100, 400, 50, 300};
+  make_procs(rates, 4);
+  struct node_power node = manual_node(0, 85); /* 10, 40, 5, 30 W */
+  attribute_to_processes(&node, cpu_policy(true), ptrs, 4);
+  double od, oi;
+  size_t kept = attribution_keep(ptrs, 4, 4, 10, &od, &oi);
+  ck_assert_uint_eq(kept, 3); /* 40, 30, 10: at or above 10 W */
+  ck_assert_close(ptrs[2]->power_dynamic_w, 10);
+  ck_assert_close(od, 5);
+  /* top and threshold together: the tighter wins */
+  kept = attribution_keep(ptrs, 4, 1, 10, &od, &oi);
+  ck_assert_uint_eq(kept, 1);
+  ck_assert_close(od, 45);
+}
+END_TEST
+
 START_TEST(test_keep_top_all_fit) {
   static const double rates[] = {10, 20};
   make_procs(rates, 2);
   double od = -1, oi = -1;
-  ck_assert_uint_eq(attribution_keep_top(ptrs, 2, 2, &od, &oi), 2);
+  ck_assert_uint_eq(attribution_keep(ptrs, 2, 2, -INFINITY, &od, &oi), 2);
   ck_assert(od == 0 && oi == 0);
-  ck_assert_uint_eq(attribution_keep_top(ptrs, 2, 20, &od, &oi), 2);
+  ck_assert_uint_eq(attribution_keep(ptrs, 2, 20, -INFINITY, &od, &oi), 2);
   ck_assert_uint_eq(ptrs[0]->key.tgid, 100); /* untouched order */
 }
 END_TEST
@@ -670,7 +687,7 @@ START_TEST(test_keep_top_conserves) {
     struct node_power node = manual_node(12.5, 87.25);
     attribute_to_processes(&node, cpu_policy(true), ptrs, MAXP);
     double od, oi;
-    size_t kept = attribution_keep_top(ptrs, MAXP, top, &od, &oi);
+    size_t kept = attribution_keep(ptrs, MAXP, top, -INFINITY, &od, &oi);
     double d = od, i_ = oi;
     for (size_t i = 0; i < kept; i++) {
       d += ptrs[i]->power_dynamic_w;
@@ -796,6 +813,7 @@ static Suite *attribution_suite(void) {
   tcase_add_test(tc, test_conservation_with_model);
   tcase_add_test(tc, test_keep_top_orders_and_sums_rest);
   tcase_add_test(tc, test_keep_top_all_fit);
+  tcase_add_test(tc, test_keep_above_threshold);
   tcase_add_test(tc, test_keep_top_conserves);
   suite_add_tcase(s, tc);
 

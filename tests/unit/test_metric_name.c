@@ -321,6 +321,79 @@ START_TEST(test_instance_full_comm) {
 }
 END_TEST
 
+/* --- metric_workload_instance -------------------------------------------- */
+
+static int only_allowed(const char *s) {
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '_'))
+      return 0;
+  return 1;
+}
+
+START_TEST(test_workload_clean_name_kept) {
+  char out[128];
+  metric_workload_instance(out, sizeof(out), "ssh");
+  ck_assert_str_eq(out, "ssh");
+  metric_workload_instance(out, sizeof(out), "system");
+  ck_assert_str_eq(out, "system");
+}
+END_TEST
+
+/* Names the sanitizing would merge stay apart, and each is valid. */
+START_TEST(test_workload_names_unique_and_valid) {
+  static const char *const names[] = {
+      "a.b",
+      "a b",
+      "a_b",
+      "a-b",
+      "a/b",
+      "a\xc3\xa9"
+      "b",
+      "getty@tty1",
+      "getty@tty2",
+      "my-db",
+      "my_db",
+      "session-3.scope",
+      "session-3_scope",
+      "",
+      ".",
+      "..",
+      "_",
+  };
+  char out[ARRAY_SIZE(names)][128];
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    metric_workload_instance(out[i], sizeof(out[i]), names[i]);
+    ck_assert_msg(out[i][0] && only_allowed(out[i]), "\"%s\" -> \"%s\"",
+                  names[i], out[i]);
+    /* stable */
+    char again[128];
+    metric_workload_instance(again, sizeof(again), names[i]);
+    ck_assert_str_eq(again, out[i]);
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+    for (size_t j = i + 1; j < ARRAY_SIZE(names); j++)
+      ck_assert_msg(strcmp(out[i], out[j]) != 0, "\"%s\" and \"%s\" -> \"%s\"",
+                    names[i], names[j], out[i]);
+}
+END_TEST
+
+/* A name longer than the instance: cut, with the hash of the whole name;
+ * two long names differing only at the end stay apart. */
+START_TEST(test_workload_long_names) {
+  char a[300], b[300], oa[64], ob[64];
+  memset(a, 'x', sizeof(a) - 1);
+  a[sizeof(a) - 1] = '\0';
+  memcpy(b, a, sizeof(a));
+  b[sizeof(b) - 2] = 'y';
+  metric_workload_instance(oa, sizeof(oa), a);
+  metric_workload_instance(ob, sizeof(ob), b);
+  ck_assert_uint_eq(strlen(oa), sizeof(oa) - 1);
+  ck_assert(only_allowed(oa) && only_allowed(ob));
+  ck_assert_str_ne(oa, ob);
+}
+END_TEST
+
 static Suite *metric_name_suite(void) {
   Suite *s = suite_create("metric_name");
 
@@ -344,6 +417,9 @@ static Suite *metric_name_suite(void) {
   tcase_add_test(tc, test_instance_too_small_for_pid);
   tcase_add_test(tc, test_instance_len_zero);
   tcase_add_test(tc, test_instance_full_comm);
+  tcase_add_test(tc, test_workload_clean_name_kept);
+  tcase_add_test(tc, test_workload_names_unique_and_valid);
+  tcase_add_test(tc, test_workload_long_names);
   suite_add_tcase(s, tc);
 
   return s;
