@@ -329,6 +329,9 @@ class PluginTest(unittest.TestCase):
         allowed_types = {
             "kepler_node": {"power", "joules", "percent", "usage", "derive", "gauge"},
             "kepler_container": {"power", "joules"},
+            "kepler_pod": {"power", "joules"},
+            "kepler_service": {"power", "joules"},
+            "kepler_vm": {"power", "joules"},
             "kepler_process": {"power", "joules", "usage"},
             "load": {"load"},
         }
@@ -342,7 +345,10 @@ class PluginTest(unittest.TestCase):
             if plugin == "kepler_node" or plugin == "load":
                 self.assertEqual(pinst, "", "%s must have no plugin instance: %r" % (plugin, d))
             elif plugin == "kepler_container":
-                self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel)$", "bad container instance %r" % d)
+                # A container id, a bucket, or a name made writer-safe (an
+                # LXC container another test may have running).
+                self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel|other|[A-Za-z0-9_]+_[0-9a-f]{8})$",
+                                 "bad container instance %r" % d)
             else:
                 self.assertRegex(pinst, r"^[A-Za-z0-9_]+_[0-9]+$", "bad process instance %r" % d)
             path = os.path.join(self.cd.hostdir, d)
