@@ -349,6 +349,8 @@ class PluginTest(unittest.TestCase):
                 # LXC container another test may have running).
                 self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel|other|[A-Za-z0-9_]+_[0-9a-f]{8})$",
                                  "bad container instance %r" % d)
+            elif plugin in ("kepler_pod", "kepler_service", "kepler_vm"):
+                self.assertRegex(pinst, r"^[A-Za-z0-9_]+$", "bad workload instance %r" % d)
             else:
                 self.assertRegex(pinst, r"^[A-Za-z0-9_]+_[0-9]+$", "bad process instance %r" % d)
             path = os.path.join(self.cd.hostdir, d)
