@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""End-to-end test of series names through collectd's real writers into
+real databases, all started by the test on 127.0.0.1: write_graphite into
+Graphite's carbon-cache (whisper files), write_influxdb_udp into InfluxDB,
+write_prometheus scraped by a Prometheus server. The workloads have awkward
+identifiers: command names with dots, spaces and non-ASCII bytes; services
+whose names differ only in '.' versus '_'; a VM with a 200-character name.
+For each writer the test checks that every kepler series the daemon
+dispatched (the csv writer's record) arrives as exactly one series, so names
+are valid, distinct and stable.
+Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin or a
+database not installed).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+ODD_COMMS = ("k.b \u00fc", "k.b_u", "k-b.u")  # dots, a space, non-ASCII, near-misses
+SERVICES = ("kepler.e2e.svc.service", "kepler_e2e_svc.service")
+LONG_VM = "vm" + "x" * 198
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need(binary):
+    path = shutil.which(binary)
+    if not path:
+        raise unittest.SkipTest("%s is not installed (Debian: see scripts/install-deps.sh)" % binary)
+    return path
+
+
+def http_json(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read().decode())
+
+
+class Writers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for b in ("carbon-cache", "influxd", "prometheus"):
+            need(b)
+        cls.tmp = tempfile.mkdtemp(prefix="kepler_e2e_writers_")
+        h.register_cleanup(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.start_carbon()
+        cls.start_influx()
+        cls.prom_exporter = free_port()
+        extra = "\n".join([
+            "LoadPlugin write_graphite",
+            "<Plugin write_graphite>",
+            '  <Node "carbon">',
+            '    Host "127.0.0.1"',
+            '    Port "%d"' % cls.carbon_port,
+            '    Protocol "tcp"',
+            # Counters as they are: a rate needs two values, and a process
+            # seen once would have none.
+            "    StoreRates false",
+            "  </Node>",
+            "</Plugin>",
+            "LoadPlugin write_influxdb_udp",
+            "<Plugin write_influxdb_udp>",
+            '  Server "127.0.0.1" "%d"' % cls.influx_udp,
+            "  StoreRates false",
+            "</Plugin>",
+            "LoadPlugin write_prometheus",
+            "<Plugin write_prometheus>",
+            '  Host "127.0.0.1"',
+            '  Port "%d"' % cls.prom_exporter,
+            "</Plugin>",
+        ])
+        cls.cd = h.start_daemon(cls, kepler_config="  TopProcesses 0", name="writers",
+                                extra_plugins=("write_graphite", "write_influxdb_udp",
+                                               "write_prometheus"),
+                                extra_config=extra)
+        cls.cd.wait_started()
+        cls.start_prometheus()
+        cls.make_workloads()
+
+    # -- databases
+    @classmethod
+    def start_carbon(cls):
+        d = os.path.join(cls.tmp, "carbon")
+        os.makedirs(os.path.join(d, "storage", "whisper"))
+        cls.carbon_port = free_port()
+        cls.whisper = os.path.join(d, "storage", "whisper")
+        with open(os.path.join(d, "carbon.conf"), "w") as f:
+            f.write("\n".join([
+                "[cache]",
+                "STORAGE_DIR = %s/storage" % d,
+                "LOCAL_DATA_DIR = %s" % cls.whisper,
+                "WHITELISTS_DIR = %s" % d,
+                "CONF_DIR = %s" % d,
+                "LOG_DIR = %s" % d,
+                "PID_DIR = %s" % d,
+                "ENABLE_LOGROTATION = False",
+                "USER =",
+                "MAX_CACHE_SIZE = inf",
+                "MAX_UPDATES_PER_SECOND = 100000",
+                "MAX_CREATES_PER_MINUTE = inf",
+                "LINE_RECEIVER_INTERFACE = 127.0.0.1",
+                "LINE_RECEIVER_PORT = %d" % cls.carbon_port,
+                "ENABLE_UDP_LISTENER = False",
+                "PICKLE_RECEIVER_INTERFACE = 127.0.0.1",
+                "PICKLE_RECEIVER_PORT = %d" % free_port(),
+                "CACHE_QUERY_INTERFACE = 127.0.0.1",
+                "CACHE_QUERY_PORT = %d" % free_port(),
+                "",
+            ]))
+        with open(os.path.join(d, "storage-schemas.conf"), "w") as f:
+            f.write("[all]\npattern = .*\nretentions = 1s:1h\n")
+        p = subprocess.Popen(["carbon-cache", "--config=%s/carbon.conf" % d, "--nodaemon", "start"],
+                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
+        h.register_cleanup(lambda: h.kill_proc(p))
+        h.wait_for("carbon-cache listening", lambda: cls.listening(cls.carbon_port))
+
+    @classmethod
+    def start_influx(cls):
+        d = os.path.join(cls.tmp, "influx")
+        os.makedirs(d)
+        cls.influx_http, cls.influx_udp = free_port(), free_port()
+        with open(os.path.join(d, "influxdb.conf"), "w") as f:
+            f.write("\n".join([
+                "reporting-disabled = true",
+                'bind-address = "127.0.0.1:%d"' % free_port(),
+                "[meta]",
+                '  dir = "%s/meta"' % d,
+                "[data]",
+                '  dir = "%s/data"' % d,
+                '  wal-dir = "%s/wal"' % d,
+                "[http]",
+                "  enabled = true",
+                '  bind-address = "127.0.0.1:%d"' % cls.influx_http,
+                "  log-enabled = false",
+                "[[udp]]",
+                "  enabled = true",
+                '  bind-address = "127.0.0.1:%d"' % cls.influx_udp,
+                '  database = "collectd"',
+                "  batch-size = 100",
+                '  batch-timeout = "100ms"',
+                "",
+            ]))
+        p = subprocess.Popen(["influxd", "-config", os.path.join(d, "influxdb.conf")],
+                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
+        h.register_cleanup(lambda: h.kill_proc(p))
+        h.wait_for("influxd listening", lambda: cls.listening(cls.influx_http))
+
+    @classmethod
+    def start_prometheus(cls):
+        d = os.path.join(cls.tmp, "prometheus")
+        os.makedirs(d)
+        cls.prom_port = free_port()
+        with open(os.path.join(d, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                    "  - job_name: collectd\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % cls.prom_exporter)
+        p = subprocess.Popen(["prometheus", "--config.file=%s/prometheus.yml" % d,
+                              "--storage.tsdb.path=%s/data" % d,
+                              "--web.listen-address=127.0.0.1:%d" % cls.prom_port],
+                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
+        h.register_cleanup(lambda: h.kill_proc(p))
+        h.wait_for("prometheus listening", lambda: cls.listening(cls.prom_port))
+
+    @staticmethod
+    def listening(port):
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    # -- workloads with awkward names
+    @classmethod
+    def make_workloads(cls):
+        mount = h.cgroup2_mount()
+        root = h.make_cgroup(os.path.join(mount, "kepler_e2e_%s" % os.urandom(4).hex()))
+        h.make_cgroup(os.path.join(root, "system.slice"))
+        cgroups = [h.make_cgroup(os.path.join(root, "system.slice", s)) for s in SERVICES]
+        h.make_cgroup(os.path.join(root, "machine.slice"))
+        cgroups.append(h.make_cgroup(os.path.join(
+            root, "machine.slice", "machine-qemu\\x2d3\\x2d%s.scope" % LONG_VM)))
+        for i, comm in enumerate(ODD_COMMS):
+            exe = h.named_burner(cls.cd.tmp, comm)
+            h.spawn_in_cgroup([exe], cgroup=cgroups[i % len(cgroups)])
+        cls.t0 = time.time()
+
+    # -- what the daemon dispatched, from the csv writer
+    def dispatched(self, after):
+        """{(plugin, plugin_instance, type, type_instance)} of kepler series
+        with a row after `after`."""
+        out = set()
+        for d in self.cd.series_dirs():
+            if not d.startswith("kepler_"):
+                continue
+            plugin, _, pinst = d.partition("-")
+            for name in self.cd.series_names(d):
+                if any(T > after for T, _ in self.cd.series(d, name)):
+                    typ, _, tinst = name.partition("-")
+                    out.add((plugin, pinst, typ, tinst))
+        return out
+
+    def test_a_names_through_every_writer(self):
+        cd = self.cd
+        # Wait until the odd workloads have been dispatched a few times.
+        cd.wait_rows("kepler_node", "power-total", 4, after=self.t0 + 1)
+        h.wait_for("the long-named VM's series", lambda: any(
+            d.startswith("kepler_vm-vmxxx") for d in cd.series_dirs()))
+        after = self.t0 + 2
+        want = self.dispatched(after)
+        odd = sorted(p + "-" + i for p, i, _, _ in want
+                     if p in ("kepler_process", "kepler_service", "kepler_vm")
+                     and ("k_b" in i or "kepler" in i or i.startswith("vmxxx")))
+        self.assertGreaterEqual(len(odd), len(ODD_COMMS) + len(SERVICES) + 1, odd)
+
+        def graphite():
+            got = set()
+            for base, _, files in os.walk(self.whisper):
+                for f in files:
+                    rel = os.path.relpath(os.path.join(base, f[:-len(".wsp")]), self.whisper)
+                    parts = rel.split(os.sep)
+                    if len(parts) == 3 and parts[0] == h.HOSTNAME:
+                        plugin, _, pinst = parts[1].partition("-")
+                        typ, _, tinst = parts[2].partition("-")
+                        got.add((plugin, pinst, typ, tinst))
+            return got
+
+        def influx():
+            q = urllib.parse.urlencode({"db": "collectd", "q": "SHOW SERIES"})
+            res = http_json("http://127.0.0.1:%d/query?%s" % (self.influx_http, q))
+            got = set()
+            for series in res.get("results", [{}])[0].get("series", []):
+                for (key,) in series["values"]:
+                    fields = key.split(",")
+                    tags = dict(kv.split("=", 1) for kv in fields[1:])
+                    got.add((fields[0], tags.get("instance", ""), tags.get("type", ""),
+                             tags.get("type_instance", "")))
+            return got
+
+        def prometheus():
+            q = urllib.parse.urlencode({"match[]": '{__name__=~"collectd_kepler_.*"}'})
+            res = http_json("http://127.0.0.1:%d/api/v1/series?%s" % (self.prom_port, q))
+            got = set()
+            for labels in res["data"]:
+                name = labels["__name__"]
+                for plugin in ("kepler_node", "kepler_process", "kepler_container",
+                               "kepler_pod", "kepler_service", "kepler_vm"):
+                    if name.startswith("collectd_%s_" % plugin):
+                        typ = name[len("collectd_%s_" % plugin):]
+                        if typ.endswith("_total"):
+                            typ = typ[:-len("_total")]
+                        # The node has no plugin instance: its type instance
+                        # is the label named after the plugin.
+                        if plugin == "kepler_node":
+                            got.add((plugin, "", typ, labels.get(plugin, "")))
+                        else:
+                            got.add((plugin, labels.get(plugin, ""), typ, labels.get("type", "")))
+            return got
+
+        report = []
+        for writer, read in (("write_graphite", graphite), ("write_influxdb_udp", influx),
+                             ("write_prometheus", prometheus)):
+            def complete():
+                got = read()
+                return got if want <= got else None
+
+            try:
+                got = h.wait_for("%s to hold every dispatched series" % writer, complete,
+                                 seen=lambda: sorted(want - read())[:10])
+            except AssertionError as e:
+                self.fail(str(e))
+            report.append("%s %d series" % (writer, len(got)))
+        print("a: %d kepler series dispatched (odd names: %s); all arrived as distinct series in %s"
+              % (len(want), ", ".join(odd), "; ".join(report)), flush=True)
+        cd.assert_alive()
+
+
+if __name__ == "__main__":
+    h.skip_if_unsupported()
+    h.run_tests()
