@@ -414,6 +414,34 @@ START_TEST(test_path_long_truncated) {
 }
 END_TEST
 
+START_TEST(test_overlong_levels) {
+  /* Names that do not fit their field are dropped, not truncated: a cut
+   * name could merge two workloads. */
+  char path[1024], name[300];
+  memset(name, 'u', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  struct workload_id w;
+
+  snprintf(path, sizeof(path), "/system.slice/%.*s.service", UNIT_NAME_LEN - 9,
+           name); /* 255 characters with ".service" */
+  ck_assert_int_eq(cgroup_identify_path(path, &w), 0);
+  ck_assert_uint_eq(strlen(w.service), UNIT_NAME_LEN - 1);
+  snprintf(path, sizeof(path), "/system.slice/%.*s.service", UNIT_NAME_LEN - 8,
+           name);
+  ck_assert_int_eq(cgroup_identify_path(path, &w), 0);
+  ck_assert_str_eq(w.service, "");
+
+  snprintf(path, sizeof(path), "/machine/qemu-1-%.*s.libvirt-qemu", VM_NAME_LEN,
+           name);
+  cgroup_identify_path(path, &w);
+  ck_assert_uint_eq(strlen(w.vm), VM_NAME_LEN);
+  snprintf(path, sizeof(path), "/machine/qemu-1-%.*s.libvirt-qemu",
+           VM_NAME_LEN + 1, name);
+  cgroup_identify_path(path, &w);
+  ck_assert_str_eq(w.vm, "");
+}
+END_TEST
+
 START_TEST(test_runtime_name) {
   ck_assert_str_eq(runtime_name(RUNTIME_DOCKER), "docker");
   ck_assert_str_eq(runtime_name(RUNTIME_CONTAINERD), "containerd");
@@ -715,6 +743,7 @@ static Suite *cgroup_identity_suite(void) {
   tcase_add_test(tc, test_path_long_truncated);
   tcase_add_test(tc, test_runtime_name);
   tcase_add_test(tc, test_qos_name);
+  tcase_add_test(tc, test_overlong_levels);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("proc_text");
