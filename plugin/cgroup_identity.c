@@ -1,5 +1,19 @@
-/* Container identity from cgroup paths: plain string code over bounded spans,
- * so a path is never copied or modified while it is being classified. */
+/* Workload identity from cgroup paths: plain string code over bounded spans,
+ * so a path is never copied or modified while it is being classified.
+ *
+ * Path shapes, by who creates them:
+ *   container runtimes  docker-<id>.scope, /docker/<id>, cri-containerd-<id>
+ *                       .scope, <slice>:cri-containerd:<id>, crio-<id>.scope,
+ *                       /crio/<id>, libpod-<id>.scope, /lxc.payload.<name>,
+ *                       /lxc.payload/<name> (LXC 3), /lxc/<name> (LXC 1-2)
+ *   kubelet             systemd: [<root>-]kubepods[-<qos>]-pod<uid_>.slice
+ *                       with the UID's dashes as '_' (a '-' would start a
+ *                       new slice level); cgroupfs: kubepods[/<qos>]/pod<uid>
+ *   systemd             <unit>.service, user-<uid>.slice,
+ *                       session-<id>.scope, user@<uid>.service
+ *   libvirt             machine-qemu\x2d<n>\x2d<name>.scope (machined, name
+ *                       escaped by systemd), qemu-<n>-<name>.libvirt-qemu
+ *                       (cgroupfs), <name>.libvirt-qemu (before libvirt 4) */
 #include "cgroup_identity.h"
 
 #include <errno.h>
@@ -17,6 +31,12 @@
  * removed (a zombie); the container is still the one named before it. */
 #define DELETED_SUFFIX " (deleted)"
 
+/* A bounded, not NUL-terminated piece of a path. */
+struct span {
+  const char *s;
+  size_t n;
+};
+
 /* Runtime names as they appear in cgroup element names, either as
  * "<name>-<id>[.scope]" or as "<slice>:<name>:<id>". The id must follow the
  * prefix directly, so "crio-conmon-<id>" and "libpod-conmon-<id>" (the
@@ -32,6 +52,20 @@ static const struct {
     {"crio", RUNTIME_CRIO},
     {"libpod", RUNTIME_PODMAN},
 };
+
+/* The kubelet's QoS slices and directories (pkg/kubelet/cm/qos_container_
+ * manager_linux.go); guaranteed pods sit directly under kubepods. */
+static const struct {
+  const char *slice_suffix; /* systemd: what precedes "-pod<uid>" */
+  const char *dir;          /* cgroupfs: the pod directory's parent */
+  enum pod_qos qos;
+} qos_levels[] = {
+    {"kubepods", "kubepods", POD_QOS_GUARANTEED},
+    {"kubepods-burstable", "burstable", POD_QOS_BURSTABLE},
+    {"kubepods-besteffort", "besteffort", POD_QOS_BESTEFFORT},
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *runtime_name(enum container_runtime r) {
   switch (r) {
@@ -65,9 +99,23 @@ const char *qos_name(enum pod_qos q) {
   return "";
 }
 
+static char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
 static int is_hex_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
          (c >= 'A' && c <= 'F');
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  return lower(c) - 'a' + 10;
+}
+
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
 }
 
 static int is_id(const char *s, size_t n) {
@@ -79,62 +127,99 @@ static int is_id(const char *s, size_t n) {
   return 1;
 }
 
-static int span_eq(const char *s, size_t n, const char *lit) {
-  return strlen(lit) == n && memcmp(s, lit, n) == 0;
+static int span_eq(struct span a, const char *lit) {
+  return strlen(lit) == a.n && memcmp(a.s, lit, a.n) == 0;
 }
 
-static int span_ends_with(const char *s, size_t n, const char *lit) {
+static int span_starts_with(struct span a, const char *lit) {
   size_t l = strlen(lit);
-  return n >= l && memcmp(s + n - l, lit, l) == 0;
+  return a.n >= l && memcmp(a.s, lit, l) == 0;
 }
 
-/* Index of the last c in s[0..n), or -1. (memrchr would need _GNU_SOURCE.) */
-static long last_index(const char *s, size_t n, char c) {
+static int span_ends_with(struct span a, const char *lit) {
+  size_t l = strlen(lit);
+  return a.n >= l && memcmp(a.s + a.n - l, lit, l) == 0;
+}
+
+/* a without its first k and last m characters (the caller checked a.n). */
+static struct span span_trim(struct span a, size_t k, size_t m) {
+  return (struct span){a.s + k, a.n - k - m};
+}
+
+/* Index of the last c in a, or -1. (memrchr would need _GNU_SOURCE.) */
+static long last_index(struct span a, char c) {
+  size_t n = a.n;
   while (n > 0)
-    if (s[--n] == c)
+    if (a.s[--n] == c)
       return (long)n;
   return -1;
 }
 
-static enum container_runtime runtime_by_name(const char *s, size_t n) {
-  for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-    if (span_eq(s, n, prefixes[i].name))
+/* Copy a into dst[cap] when it fits with its NUL; returns 0 if it does not
+ * (a truncated name could merge two workloads, so it is dropped instead). */
+static int span_copy(char *dst, size_t cap, struct span a) {
+  if (a.n == 0 || a.n >= cap)
+    return 0;
+  memcpy(dst, a.s, a.n);
+  dst[a.n] = '\0';
+  return 1;
+}
+
+/* Parse a.n decimal digits as a uint32. */
+static int parse_u32(struct span a, uint32_t *v) {
+  if (a.n == 0 || a.n > 10)
+    return 0;
+  uint64_t x = 0;
+  for (size_t i = 0; i < a.n; i++) {
+    if (!is_digit(a.s[i]))
+      return 0;
+    x = x * 10 + (uint64_t)(a.s[i] - '0');
+  }
+  if (x > UINT32_MAX)
+    return 0;
+  *v = (uint32_t)x;
+  return 1;
+}
+
+static enum container_runtime runtime_by_name(struct span a) {
+  for (size_t i = 0; i < ARRAY_LEN(prefixes); i++)
+    if (span_eq(a, prefixes[i].name))
       return prefixes[i].runtime;
   return RUNTIME_NONE;
 }
 
-/* Classify one path element e[0..n) whose parent element is p[0..pn).
- * Returns the runtime and sets *id, or RUNTIME_NONE. */
-static enum container_runtime match_element(const char *e, size_t n,
-                                            const char *p, size_t pn,
-                                            const char **id, size_t *idlen) {
-  *idlen = WORKLOAD_ID_LEN;
-  /* LXC names its payload cgroup "lxc.payload.<name>" (LXC 4+, next to
-   * "lxc.monitor.<name>", which is LXC's own work) or "/lxc/<name>" (older
-   * releases). The name is the id. */
-  static const char payload[] = "lxc.payload.";
-  size_t pl = sizeof(payload) - 1;
-  if (n > pl && memcmp(e, payload, pl) == 0 && n - pl <= WORKLOAD_ID_LEN) {
-    *id = e + pl;
-    *idlen = n - pl;
+/* LXC names its container's cgroup "lxc.payload.<name>" since LXC 4
+ * (DEFAULT_PAYLOAD_CGROUP_PREFIX in src/lxc/cgroups/cgroup.h),
+ * "lxc.payload/<name>" in LXC 3 and "lxc/<name>" before; the monitor's
+ * "lxc.monitor.<name>" is the runtime's own work. */
+static int match_lxc(struct span e, struct span p, struct span *name) {
+  if (span_starts_with(e, "lxc.payload."))
+    *name = span_trim(e, strlen("lxc.payload."), 0);
+  else if (span_eq(p, "lxc.payload") || span_eq(p, "lxc"))
+    *name = e;
+  else
+    return 0;
+  return name->n > 0 && name->n <= WORKLOAD_ID_LEN;
+}
+
+/* Classify one path element e whose parent element is p. Returns the
+ * runtime and sets *id, or RUNTIME_NONE. */
+static enum container_runtime match_container(struct span e, struct span p,
+                                              struct span *id) {
+  if (match_lxc(e, p, id))
     return RUNTIME_LXC;
-  }
-  if (span_eq(p, pn, "lxc") && n > 0 && n <= WORKLOAD_ID_LEN) {
-    *id = e;
-    *idlen = n;
-    return RUNTIME_LXC;
-  }
+
   /* A bare id is what cgroupfs drivers create. The parent tells docker
    * ("/docker/<id>") and cri-o ("/crio/<id>") apart; every other bare id is
    * reported as containerd: it is what containerd creates for
    * "/<namespace>/<id>" (ctr, nerdctl) and for the kubelet's cgroupfs layout
    * "/kubepods/<qos>/pod<uid>/<id>". Docker used that kubepods layout only
    * through dockershim, which Kubernetes removed in 1.24. */
-  if (is_id(e, n)) {
+  if (is_id(e.s, e.n)) {
     *id = e;
-    if (span_eq(p, pn, "docker"))
+    if (span_eq(p, "docker"))
       return RUNTIME_DOCKER;
-    if (span_eq(p, pn, "crio"))
+    if (span_eq(p, "crio"))
       return RUNTIME_CRIO;
     return RUNTIME_CONTAINERD;
   }
@@ -142,14 +227,14 @@ static enum container_runtime match_element(const char *e, size_t n,
   /* "<slice>:<name>:<id>": the systemd-style cgroupsPath that containerd
    * passes to runc, which shows up verbatim as a path element when the
    * runtime uses cgroupfs (seen on RHEL-family nodes). */
-  long c2 = last_index(e, n, ':');
-  if (c2 >= 0 && is_id(e + c2 + 1, n - (size_t)c2 - 1)) {
-    long c1 = last_index(e, (size_t)c2, ':');
+  long c2 = last_index(e, ':');
+  if (c2 >= 0 && is_id(e.s + c2 + 1, e.n - (size_t)c2 - 1)) {
+    long c1 = last_index((struct span){e.s, (size_t)c2}, ':');
     if (c1 >= 0) {
       enum container_runtime r =
-          runtime_by_name(e + c1 + 1, (size_t)(c2 - c1 - 1));
+          runtime_by_name((struct span){e.s + c1 + 1, (size_t)(c2 - c1 - 1)});
       if (r != RUNTIME_NONE) {
-        *id = e + c2 + 1;
+        *id = (struct span){e.s + c2 + 1, WORKLOAD_ID_LEN};
         return r;
       }
     }
@@ -157,205 +242,254 @@ static enum container_runtime match_element(const char *e, size_t n,
 
   /* "<name>-<id>.scope" (systemd driver) or "<name>-<id>" (cgroupfs driver
    * of cri-o and podman). */
-  if (span_ends_with(e, n, ".scope"))
-    n -= strlen(".scope");
-  if (n < WORKLOAD_ID_LEN + 2 || e[n - WORKLOAD_ID_LEN - 1] != '-' ||
-      !is_id(e + n - WORKLOAD_ID_LEN, WORKLOAD_ID_LEN))
+  if (span_ends_with(e, ".scope"))
+    e.n -= strlen(".scope");
+  if (e.n < WORKLOAD_ID_LEN + 2 || e.s[e.n - WORKLOAD_ID_LEN - 1] != '-' ||
+      !is_id(e.s + e.n - WORKLOAD_ID_LEN, WORKLOAD_ID_LEN))
     return RUNTIME_NONE;
-  enum container_runtime r = runtime_by_name(e, n - WORKLOAD_ID_LEN - 1);
+  enum container_runtime r =
+      runtime_by_name((struct span){e.s, e.n - WORKLOAD_ID_LEN - 1});
   if (r != RUNTIME_NONE)
-    *id = e + n - WORKLOAD_ID_LEN;
+    *id = (struct span){e.s + e.n - WORKLOAD_ID_LEN, WORKLOAD_ID_LEN};
   return r;
 }
 
-static void set_system(struct workload_id *out, const char *path, size_t n) {
-  size_t m = n < CGROUP_PATH_LEN - 1 ? n : CGROUP_PATH_LEN - 1;
-  memcpy(out->cgroup_path, path, m);
-  out->cgroup_path[m] = '\0';
-  out->kind = WORKLOAD_SYSTEM;
-  out->runtime = RUNTIME_NONE;
-  out->id[0] = '\0';
-  out->pod_uid[0] = '\0';
-  out->qos = POD_QOS_NONE;
-  out->service[0] = '\0';
-  out->vm[0] = '\0';
+/* The element before the one starting at start (which follows a '/'). */
+static struct span parent_of(const char *path, size_t start) {
+  size_t pend = start > 0 ? start - 1 : 0;
+  while (pend > 0 && path[pend - 1] == '/')
+    pend--;
+  size_t pstart = pend;
+  while (pstart > 0 && path[pstart - 1] != '/')
+    pstart--;
+  return (struct span){path + pstart, pend - pstart};
 }
 
-static int span_starts_with(const char *s, size_t n, const char *lit) {
-  size_t l = strlen(lit);
-  return n >= l && memcmp(s, lit, l) == 0;
-}
-
-/* A pod UID, 8-4-4-4-12 hex digits, with '-' or (systemd slice names) '_'
- * as separators; copied with dashes. */
-static int take_pod_uid(const char *s, size_t n, char out[POD_UID_LEN + 1]) {
-  if (n != POD_UID_LEN)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    int sep = i == 8 || i == 13 || i == 18 || i == 23;
-    if (sep ? (s[i] != '-' && s[i] != '_') : !is_hex_char(s[i]))
-      return 0;
-    out[i] = sep ? '-' : s[i];
-  }
-  out[n] = '\0';
-  return 1;
-}
-
-/* kubelet pod cgroups. systemd driver: "kubepods-pod<uid>.slice"
- * (guaranteed), "kubepods-<qos>-pod<uid>.slice" (with a "kubelet-" prefix
- * when the kubelet runs under kubelet.slice); cgroupfs driver:
- * "pod<uid>" below "kubepods" (guaranteed) or below "<qos>". */
-static void match_pod(const char *e, size_t n, const char *p, size_t pn,
-                      struct workload_id *out) {
-  static const struct {
-    const char *prefix, *parent;
-    enum pod_qos qos;
-  } forms[] = {
-      {"kubepods-pod", NULL, POD_QOS_GUARANTEED},
-      {"kubepods-burstable-pod", NULL, POD_QOS_BURSTABLE},
-      {"kubepods-besteffort-pod", NULL, POD_QOS_BESTEFFORT},
-      /* kind and k3s nest the kubelet's slices under kubelet.slice */
-      {"kubelet-kubepods-pod", NULL, POD_QOS_GUARANTEED},
-      {"kubelet-kubepods-burstable-pod", NULL, POD_QOS_BURSTABLE},
-      {"kubelet-kubepods-besteffort-pod", NULL, POD_QOS_BESTEFFORT},
-      {"pod", "kubepods", POD_QOS_GUARANTEED},
-      {"pod", "burstable", POD_QOS_BURSTABLE},
-      {"pod", "besteffort", POD_QOS_BESTEFFORT},
-  };
-  for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-    size_t l = strlen(forms[i].prefix), m = n;
-    if (!forms[i].parent) {
-      if (!span_ends_with(e, n, ".slice"))
-        continue;
-      m -= strlen(".slice");
-    } else if (!span_eq(p, pn, forms[i].parent)) {
-      continue;
-    }
-    if (span_starts_with(e, m, forms[i].prefix) &&
-        take_pod_uid(e + l, m - l, out->pod_uid)) {
-      out->qos = forms[i].qos;
-      return;
-    }
-  }
-}
-
-/* Copy s[0..n) into out, undoing systemd's "\xHH" escapes (libvirt's
- * "machine-qemu\x2d1\x2dweb.scope"). */
-static void unescape(const char *s, size_t n, char *out, size_t len) {
-  size_t o = 0;
-  for (size_t i = 0; i < n && o + 1 < len; i++) {
-    unsigned v;
-    if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
-        sscanf(s + i + 2, "%2x", &v) == 1 && is_hex_char(s[i + 2]) &&
-        is_hex_char(s[i + 3])) {
-      out[o++] = (char)v;
-      i += 3;
-    } else {
-      out[o++] = s[i];
-    }
-  }
-  out[o] = '\0';
-}
-
-/* libvirt guests: "machine-qemu\x2d<n>\x2d<name>.scope" (systemd) or
- * "qemu-<n>-<name>.libvirt-qemu" below "machine" (cgroupfs); older libvirt
- * leaves out the "<n>-". */
-static void match_vm(const char *e, size_t n, const char *p, size_t pn,
-                     struct workload_id *out) {
-  char name[UNIT_NAME_LEN];
-  if (span_starts_with(e, n, "machine-qemu") && span_ends_with(e, n, ".scope"))
-    unescape(e + strlen("machine-"), n - strlen("machine-") - strlen(".scope"),
-             name, sizeof(name));
-  else if (span_eq(p, pn, "machine") && span_ends_with(e, n, ".libvirt-qemu"))
-    unescape(e, n - strlen(".libvirt-qemu"), name, sizeof(name));
-  else
-    return;
-  const char *s = name;
-  if (strncmp(s, "qemu-", 5) != 0)
-    return;
-  s += 5;
-  const char *d = s;
-  while (*d >= '0' && *d <= '9')
-    d++;
-  if (d > s && *d == '-')
-    s = d + 1;
-  if (*s)
-    snprintf(out->vm, sizeof(out->vm), "%s", s);
-}
-
-/* The deepest ".service" unit, or a login session's "session-<n>.scope". */
-static void match_service(const char *e, size_t n, const char *p, size_t pn,
-                          struct workload_id *out) {
-  int session =
-      span_starts_with(e, n, "session-") && span_ends_with(e, n, ".scope") &&
-      span_starts_with(p, pn, "user-") && span_ends_with(p, pn, ".slice");
-  if ((span_ends_with(e, n, ".service") || session) && n < UNIT_NAME_LEN)
-    unescape(e, n, out->service, sizeof(out->service));
-}
-
-/* Pod, VM and service from every element of path[0..n), root first. */
-static void identify_levels(const char *path, size_t n,
-                            struct workload_id *out) {
-  const char *p = path;
-  size_t pn = 0;
-  for (size_t start = 0; start < n;) {
-    size_t end = start;
-    while (end < n && path[end] != '/')
-      end++;
-    if (end > start) {
-      match_pod(path + start, end - start, p, pn, out);
-      match_vm(path + start, end - start, p, pn, out);
-      match_service(path + start, end - start, p, pn, out);
-      p = path + start;
-      pn = end - start;
-    }
-    start = end + 1;
-  }
-}
-
-/* Classify path[0..n), which need not be NUL-terminated (a line of a
- * /proc/PID/cgroup text). Elements are tried from the deepest upwards so a
- * sub-cgroup below the container scope (podman's ".../libpod-<id>.scope/
- * container") still finds it, and nested containers report the innermost. */
-static int identify_span(const char *path, size_t n, struct workload_id *out) {
-  if (span_ends_with(path, n, DELETED_SUFFIX))
-    n -= strlen(DELETED_SUFFIX);
-  set_system(out, path, n);
-  identify_levels(path, n, out);
-
+/* Find the innermost container element of path[0..n), scanning from the
+ * deepest element upwards so a sub-cgroup below the container scope
+ * (podman's ".../libpod-<id>.scope/container") still finds it, and nested
+ * containers (docker-in-docker, a kind node's pods) report the innermost.
+ * Returns the element's offset, or n when there is none. */
+static size_t find_container(const char *path, size_t n,
+                             struct workload_id *out) {
   size_t end = n;
   while (end > 0) {
     size_t start = end;
     while (start > 0 && path[start - 1] != '/')
       start--;
-    if (start < end) {
-      size_t pend = start > 0 ? start - 1 : 0;
-      while (pend > 0 && path[pend - 1] == '/')
-        pend--;
-      size_t pstart = pend;
-      while (pstart > 0 && path[pstart - 1] != '/')
-        pstart--;
-
-      const char *id = NULL;
-      size_t idlen = 0;
-      enum container_runtime r = match_element(
-          path + start, end - start, path + pstart, pend - pstart, &id, &idlen);
-      if (r != RUNTIME_NONE) {
-        out->kind = WORKLOAD_CONTAINER;
-        out->runtime = r;
-        for (size_t i = 0; i < idlen; i++) {
-          char c = id[i];
-          out->id[i] = (r != RUNTIME_LXC && c >= 'A' && c <= 'F')
-                           ? (char)(c - 'A' + 'a')
-                           : c;
-        }
-        out->id[idlen] = '\0';
-        return 1;
-      }
+    struct span id;
+    enum container_runtime r = RUNTIME_NONE;
+    if (start < end)
+      r = match_container((struct span){path + start, end - start},
+                          parent_of(path, start), &id);
+    if (r != RUNTIME_NONE) {
+      out->kind = WORKLOAD_CONTAINER;
+      out->runtime = r;
+      /* Hex ids are reported lower-case; an LXC name as it is. */
+      for (size_t i = 0; i < id.n; i++)
+        out->id[i] = r == RUNTIME_LXC ? id.s[i] : lower(id.s[i]);
+      out->id[id.n] = '\0';
+      return start;
     }
     end = start > 0 ? start - 1 : 0;
   }
+  return n;
+}
+
+/* A pod UID: a UUID whose four separators are sep, or the 32 hex digits the
+ * kubelet gives a static pod (a hash of its manifest). Copied with dashes. */
+static int copy_pod_uid(struct span u, char sep, struct workload_id *out) {
+  if (u.n != 32 && u.n != POD_UID_LEN)
+    return 0;
+  for (size_t i = 0; i < u.n; i++) {
+    int dash = u.n == POD_UID_LEN && (i == 8 || i == 13 || i == 18 || i == 23);
+    if (dash ? u.s[i] != sep : !is_hex_char(u.s[i]))
+      return 0;
+  }
+  for (size_t i = 0; i < u.n; i++)
+    out->pod_uid[i] = u.s[i] == sep ? '-' : lower(u.s[i]);
+  out->pod_uid[u.n] = '\0';
+  return 1;
+}
+
+/* a is s, or ends with "-" s: a whole slice level of a systemd name. */
+static int span_is_level(struct span a, const char *s) {
+  size_t l = strlen(s);
+  return span_eq(a, s) ||
+         (a.n > l && span_ends_with(a, s) && a.s[a.n - l - 1] == '-');
+}
+
+/* "[<root>-]kubepods[-<qos>]-pod<uid_>.slice", optionally followed by
+ * ":<runtime>:<id>" when it is the verbatim cgroupsPath; the optional root
+ * is the kubelet's --cgroup-root ("kubelet" in kind). */
+static int match_pod_systemd(struct span e, struct workload_id *out) {
+  long colon = -1;
+  for (size_t i = 0; i < e.n && colon < 0; i++)
+    if (e.s[i] == ':')
+      colon = (long)i;
+  if (colon >= 0)
+    e.n = (size_t)colon;
+  if (!span_ends_with(e, ".slice"))
+    return 0;
+  e = span_trim(e, 0, strlen(".slice"));
+  long dash = last_index(e, '-');
+  if (dash < 0)
+    return 0;
+  struct span qos = {e.s, (size_t)dash};
+  struct span pod = span_trim(e, (size_t)dash + 1, 0);
+  if (!span_starts_with(pod, "pod"))
+    return 0;
+  for (size_t i = 0; i < ARRAY_LEN(qos_levels); i++)
+    if (span_is_level(qos, qos_levels[i].slice_suffix) &&
+        copy_pod_uid(span_trim(pod, 3, 0), '_', out)) {
+      out->qos = qos_levels[i].qos;
+      return 1;
+    }
   return 0;
+}
+
+/* "kubepods/pod<uid>" or "kubepods/<qos>/pod<uid>". */
+static int match_pod_cgroupfs(struct span e, struct span p,
+                              struct workload_id *out) {
+  if (!span_starts_with(e, "pod"))
+    return 0;
+  for (size_t i = 0; i < ARRAY_LEN(qos_levels); i++)
+    if (span_eq(p, qos_levels[i].dir) &&
+        copy_pod_uid(span_trim(e, 3, 0), '-', out)) {
+      out->qos = qos_levels[i].qos;
+      return 1;
+    }
+  return 0;
+}
+
+/* Undo systemd's unit name escaping ("\x2d" for '-'); 0 on a malformed
+ * escape or a result that does not fit dst[cap]. */
+static int unescape_unit(struct span a, char *dst, size_t cap, size_t *len) {
+  size_t o = 0;
+  for (size_t i = 0; i < a.n; i++) {
+    char c = a.s[i];
+    if (c == '\\') {
+      if (i + 3 >= a.n || a.s[i + 1] != 'x' || !is_hex_char(a.s[i + 2]) ||
+          !is_hex_char(a.s[i + 3]))
+        return 0;
+      c = (char)(hex_value(a.s[i + 2]) * 16 + hex_value(a.s[i + 3]));
+      if (c == '\0' || c == '/')
+        return 0;
+      i += 3;
+    }
+    if (o + 1 >= cap)
+      return 0;
+    dst[o++] = c;
+  }
+  *len = o;
+  return 1;
+}
+
+/* Whether m is libvirt's machine name "qemu-<id>-<name>" (virDomainDriver
+ * GenerateMachineName: the id is the running domain's number, the name the
+ * domain's, cut to hostname characters and to 64 characters in all); sets
+ * *name, which may be empty. */
+static int qemu_machine_domain(struct span m, struct span *name) {
+  if (!span_starts_with(m, "qemu-"))
+    return 0;
+  size_t i = strlen("qemu-");
+  size_t digits = i;
+  while (i < m.n && is_digit(m.s[i]))
+    i++;
+  if (i == digits || i >= m.n || m.s[i] != '-')
+    return 0;
+  *name = span_trim(m, i + 1, 0);
+  return 1;
+}
+
+static int match_vm(struct span e, struct workload_id *out) {
+  struct span name;
+  if (span_starts_with(e, "machine-") && span_ends_with(e, ".scope")) {
+    char buf[UNIT_NAME_LEN];
+    size_t n;
+    return unescape_unit(span_trim(e, strlen("machine-"), strlen(".scope")),
+                         buf, sizeof(buf), &n) &&
+           qemu_machine_domain((struct span){buf, n}, &name) &&
+           span_copy(out->vm, sizeof(out->vm), name);
+  }
+  if (span_ends_with(e, ".libvirt-qemu")) {
+    /* Before libvirt 4 the directory was just "<domain>.libvirt-qemu". */
+    struct span m = span_trim(e, 0, strlen(".libvirt-qemu"));
+    if (!qemu_machine_domain(m, &name))
+      name = m;
+    return span_copy(out->vm, sizeof(out->vm), name);
+  }
+  return 0;
+}
+
+/* "user-<uid>.slice" under "user.slice" (logind's per-user slice). */
+static int match_user(struct span e, struct span p, struct workload_id *out) {
+  if (!span_eq(p, "user.slice") || !span_starts_with(e, "user-") ||
+      !span_ends_with(e, ".slice") || e.n <= strlen("user-.slice"))
+    return 0;
+  if (!parse_u32(span_trim(e, strlen("user-"), strlen(".slice")),
+                 &out->user_uid))
+    return 0;
+  out->has_user = true;
+  return 1;
+}
+
+/* "session-<id>.scope" directly in the user's slice found above. */
+static int match_session(struct span e, struct span p,
+                         struct workload_id *out) {
+  if (!out->has_user || !span_starts_with(p, "user-") ||
+      !span_ends_with(p, ".slice") || !span_starts_with(e, "session-") ||
+      !span_ends_with(e, ".scope"))
+    return 0;
+  return span_copy(out->session, sizeof(out->session),
+                   span_trim(e, strlen("session-"), strlen(".scope")));
+}
+
+/* Fill the non-container levels from the elements of path[0..n). The
+ * outermost service wins (for "user@1000.service/app.slice/x.service" that
+ * is the user's manager), the innermost pod. */
+static void scan_levels(const char *path, size_t n, struct workload_id *out) {
+  struct span p = {path, 0};
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && path[i] == '/')
+      i++;
+    size_t start = i;
+    while (i < n && path[i] != '/')
+      i++;
+    if (i == start)
+      break;
+    struct span e = {path + start, i - start};
+    if (!match_pod_systemd(e, out) && !match_pod_cgroupfs(e, p, out) &&
+        !match_vm(e, out) && !match_user(e, p, out) &&
+        !match_session(e, p, out) && out->service[0] == '\0' &&
+        span_ends_with(e, ".service") && e.n > strlen(".service"))
+      span_copy(out->service, sizeof(out->service), e);
+    p = e;
+  }
+}
+
+/* Classify path[0..n), which need not be NUL-terminated (a line of a
+ * /proc/PID/cgroup text). */
+static int identify_span(const char *path, size_t n, struct workload_id *out) {
+  struct span whole = {path, n};
+  if (span_ends_with(whole, DELETED_SUFFIX))
+    n -= strlen(DELETED_SUFFIX);
+  memset(out, 0, sizeof(*out));
+  size_t m = n < CGROUP_PATH_LEN - 1 ? n : CGROUP_PATH_LEN - 1;
+  memcpy(out->cgroup_path, path, m);
+  out->kind = WORKLOAD_SYSTEM;
+
+  size_t c = find_container(path, n, out);
+  scan_levels(path, c, out);
+  if (c == n)
+    return 0;
+  /* The verbatim "<pod slice>:<runtime>:<id>" element names the pod too. */
+  size_t ce = c;
+  while (ce < n && path[ce] != '/')
+    ce++;
+  match_pod_systemd((struct span){path + c, ce - c}, out);
+  return 1;
 }
 
 int cgroup_identify_path(const char *path, struct workload_id *out) {
@@ -383,13 +517,19 @@ static int next_line(const char **cursor, const char **line, size_t *len) {
   return 1;
 }
 
-/* Split "hierarchy-id:controllers:path" on its first two colons only, since
- * the path itself may contain ':'. Returns 0 for a line that is not of that
- * shape (garbage is skipped, not fatal). */
-static int parse_line(const char *s, size_t n, const char **path, size_t *plen,
-                      int *is_v2) {
+/* One "hierarchy-id:controllers:path" line. */
+struct cgroup_line {
+  struct span path;
+  int is_v2;      /* the unified hierarchy, always "0::" */
+  int is_systemd; /* systemd's own v1 hierarchy, "name=systemd" */
+};
+
+/* Split a line on its first two colons only, since the path itself may
+ * contain ':'. Returns 0 for a line that is not of that shape (garbage is
+ * skipped, not fatal). */
+static int parse_line(const char *s, size_t n, struct cgroup_line *l) {
   size_t c1 = 0;
-  while (c1 < n && s[c1] >= '0' && s[c1] <= '9')
+  while (c1 < n && is_digit(s[c1]))
     c1++;
   if (c1 == 0 || c1 >= n || s[c1] != ':')
     return 0;
@@ -398,10 +538,10 @@ static int parse_line(const char *s, size_t n, const char **path, size_t *plen,
     c2++;
   if (c2 >= n || c2 + 1 >= n || s[c2 + 1] != '/')
     return 0;
-  *path = s + c2 + 1;
-  *plen = n - c2 - 1;
-  /* The unified hierarchy is always "0::". */
-  *is_v2 = c1 == 1 && s[0] == '0' && c2 == c1 + 1;
+  l->path = (struct span){s + c2 + 1, n - c2 - 1};
+  l->is_v2 = c1 == 1 && s[0] == '0' && c2 == c1 + 1;
+  l->is_systemd =
+      span_eq((struct span){s + c1 + 1, c2 - c1 - 1}, "name=systemd");
   return 1;
 }
 
@@ -412,44 +552,45 @@ int cgroup_identify_proc_text(const char *text, struct workload_id *out) {
   if (text == NULL)
     text = "";
 
-  const char *first = NULL, *v2 = NULL;
-  size_t first_len = 0, v2_len = 0;
-  const char *cursor = text, *line, *path;
-  size_t len, plen;
-  int is_v2;
+  struct span first = {NULL, 0}, v2 = {NULL, 0}, systemd = {NULL, 0};
+  const char *cursor = text, *line;
+  size_t len;
+  struct cgroup_line l;
 
   while (next_line(&cursor, &line, &len)) {
-    if (!parse_line(line, len, &path, &plen, &is_v2))
+    if (!parse_line(line, len, &l))
       continue;
-    if (first == NULL) {
-      first = path;
-      first_len = plen;
-    }
-    if (is_v2 && v2 == NULL) {
-      v2 = path;
-      v2_len = plen;
-    }
+    if (first.s == NULL)
+      first = l.path;
+    if (l.is_v2 && v2.s == NULL)
+      v2 = l.path;
+    if (l.is_systemd && systemd.s == NULL)
+      systemd = l.path;
   }
 
   /* On hybrid hosts the v2 line is often just "0::/" while the v1 lines hold
    * the container, so the v2 line wins only when it names a container. */
-  if (v2 != NULL && identify_span(v2, v2_len, out))
+  if (v2.s != NULL && identify_span(v2.s, v2.n, out))
     return 1;
 
   cursor = text;
   while (next_line(&cursor, &line, &len)) {
-    if (!parse_line(line, len, &path, &plen, &is_v2) || is_v2)
+    if (!parse_line(line, len, &l) || l.is_v2)
       continue;
-    if (identify_span(path, plen, out))
+    if (identify_span(l.path.s, l.path.n, out))
       return 1;
   }
 
-  if (v2 != NULL)
-    return identify_span(v2, v2_len, out);
-  if (first != NULL)
-    return identify_span(first, first_len, out);
-  set_system(out, "", 0);
-  return 0;
+  /* No container: systemd's hierarchy holds the services and sessions; on
+   * v1 the controller hierarchies may stop at "/" or a slice. */
+  struct span pick = first;
+  if (v2.s != NULL && !(span_eq(v2, "/") && systemd.s != NULL))
+    pick = v2;
+  else if (systemd.s != NULL)
+    pick = systemd;
+  if (pick.s == NULL)
+    pick = (struct span){"", 0};
+  return identify_span(pick.s, pick.n, out);
 }
 
 int cgroup_identify_pid(const char *proc_root, uint32_t pid,
@@ -457,7 +598,7 @@ int cgroup_identify_pid(const char *proc_root, uint32_t pid,
   struct workload_id scratch;
   if (out == NULL)
     out = &scratch;
-  set_system(out, "", 0);
+  identify_span("", 0, out);
   if (proc_root == NULL)
     proc_root = "/proc";
 
