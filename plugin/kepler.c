@@ -39,6 +39,7 @@ static struct {
             .page_cache = true,
             .softirq = true,
             .proc_root = "/proc",
+            .runtime_root = "/",
             .meter = METER_AUTO,
             .usage_metric = {-1, -1, -1, -1, -1},
         },
@@ -399,6 +400,13 @@ static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
         meta_data_add_string(meta, "runtime", runtime_name(id->runtime));
         if (id->pod_uid[0])
           meta_data_add_string(meta, "pod_uid", id->pod_uid);
+        const struct container_names *cn = &w->names;
+        if (cn->name[0])
+          meta_data_add_string(meta, "container_name", cn->name);
+        if (cn->pod_name[0])
+          meta_data_add_string(meta, "pod_name", cn->pod_name);
+        if (cn->pod_namespace[0])
+          meta_data_add_string(meta, "pod_namespace", cn->pod_namespace);
       }
       if (w->level == LEVEL_POD && id->pod_uid[0])
         meta_data_add_string(meta, "qos", qos_name(id->qos));
@@ -420,8 +428,10 @@ static void submit_processes(const struct kepler_report *r, cdtime_t t) {
     if (meta) {
       meta_data_add_unsigned_int(meta, "pid", e->key.tgid);
       meta_data_add_string(meta, "command", e->comm);
-      meta_data_add_string(meta, "container_id",
-                           workload_name(LEVEL_CONTAINER, e->workload));
+      char buf[UNIT_NAME_LEN];
+      meta_data_add_string(
+          meta, "container_id",
+          workload_name(LEVEL_CONTAINER, e->workload, buf, sizeof(buf)));
       meta_data_add_string(meta, "cgroup_path", e->workload->cgroup_path);
     }
     submit_part("kepler_process", instance, e->power_dynamic_w, e->power_idle_w,

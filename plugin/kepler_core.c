@@ -241,8 +241,8 @@ int level_by_name(const char *name) {
   return -1;
 }
 
-const char *workload_name(enum report_level level,
-                          const struct workload_id *w) {
+const char *workload_name(enum report_level level, const struct workload_id *w,
+                          char *buf, size_t len) {
   const char *name = "";
   switch (level) {
   case LEVEL_CONTAINER:
@@ -252,7 +252,13 @@ const char *workload_name(enum report_level level,
     name = w->pod_uid;
     break;
   case LEVEL_SERVICE:
+    /* A login session is the service level's member for what users run
+     * by hand: "session-<id>", as logind names its scope. */
     name = w->service;
+    if (!*name && w->session[0]) {
+      snprintf(buf, len, "session-%s", w->session);
+      name = buf;
+    }
     break;
   case LEVEL_VM:
     name = w->vm;
@@ -277,7 +283,8 @@ static int cmp_workload(enum report_level level, const char *name,
 static struct workload_power *workload_for(struct kepler_core *k,
                                            enum report_level level,
                                            const struct workload_id *w) {
-  const char *name = workload_name(level, w);
+  char buf[UNIT_NAME_LEN];
+  const char *name = workload_name(level, w, buf, sizeof(buf));
   size_t lo = 0, hi = k->nworkloads;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -309,6 +316,9 @@ static struct workload_power *workload_for(struct kepler_core *k,
   slot->workload = *w;
   if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
     slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
+  else if (level == LEVEL_CONTAINER)
+    /* Once per container: its names do not change while it runs. */
+    runtime_names_lookup(k->opt.runtime_root, w->runtime, w->id, &slot->names);
   return slot;
 }
 

@@ -12,6 +12,7 @@
 #include "cgroup_identity.h"
 #include "node_meter.h"
 #include "proc_table.h"
+#include "runtime_names.h"
 
 /* The levels power is reported at. Every level partitions the node: a
  * process counts in its container, pod, service and VM, or in that level's
@@ -48,8 +49,9 @@ struct kepler_options {
   unsigned max_processes;
   struct report_policy report[LEVEL_MAX];
   bool hw_counters, page_cache, softirq;
-  const char *proc_root;  /* "/proc": machine facts (cpuinfo, meminfo) */
-  const char *sysfs_root; /* "/sys": meters and machine facts */
+  const char *proc_root;    /* "/proc": machine facts (cpuinfo, meminfo) */
+  const char *sysfs_root;   /* "/sys": meters and machine facts */
+  const char *runtime_root; /* "/": container runtimes' record files */
   enum meter_choice meter;
   /* Platform power comes from kepler_core_set_platform_w (a value another
    * collectd plugin reads). */
@@ -75,7 +77,10 @@ struct workload_power {
   char name[UNIT_NAME_LEN];
   struct workload_id workload; /* of one of its processes; a bucket has no
                                   cgroup_path */
-  size_t nprocs;               /* tracked processes in it */
+  /* A container's names from its runtime's files, read once when it is
+   * first seen ("" where the runtime left none). */
+  struct container_names names;
+  size_t nprocs; /* tracked processes in it */
   double power_dynamic_w, power_idle_w;
   double energy_j; /* cumulative while it has processes */
   uint32_t generation;
@@ -109,8 +114,10 @@ struct kepler_report {
 };
 
 /* A process's member name at a workload level: its container id, pod UID,
- * service or VM, else "system" or "kernel" (a kernel thread). */
-const char *workload_name(enum report_level level, const struct workload_id *w);
+ * service (or login session, "session-<id>", written into buf) or VM, else
+ * "system" or "kernel" (a kernel thread). */
+const char *workload_name(enum report_level level, const struct workload_id *w,
+                          char *buf, size_t len);
 
 struct kepler_core;
 
