@@ -18,6 +18,7 @@ static struct {
   struct kepler_options opt;
   char *model_file;
   char *sysfs_root;
+  char *runtime_root;
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   bool report_processes;
   bool report_containers;
@@ -226,6 +227,8 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = cf_util_get_string(child, &kepler.platform_meter);
     else if (strcasecmp(child->key, "SysfsRoot") == 0)
       rc = cf_util_get_string(child, &kepler.sysfs_root);
+    else if (strcasecmp(child->key, "RuntimeRoot") == 0)
+      rc = cf_util_get_string(child, &kepler.runtime_root);
     else if (strcasecmp(child->key, "UsageMetric") == 0)
       rc = config_usage_metric(child);
     else if (strcasecmp(child->key, "ReportContainers") == 0)
@@ -255,6 +258,8 @@ static int kepler_init(void) {
   if (!kepler.report_containers)
     kepler.opt.report[LEVEL_CONTAINER].mode = REPORT_NONE;
   kepler.opt.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
+  if (kepler.runtime_root)
+    kepler.opt.runtime_root = kepler.runtime_root;
   kepler.opt.external_platform = kepler.platform_meter != NULL;
   char err[512];
   if (kepler_core_open(&kepler.opt, &kepler.core, err, sizeof(err))) {
@@ -477,6 +482,7 @@ static int kepler_shutdown(void) {
   kepler.core = NULL;
   sfree(kepler.model_file);
   sfree(kepler.sysfs_root);
+  sfree(kepler.runtime_root);
   sfree(kepler.platform_meter);
   return 0;
 }

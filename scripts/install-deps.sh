@@ -5,7 +5,10 @@ set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
   collectd-dev libyajl2 python3 libcap2-bin valgrind
-  linux-perf python3-numpy"  # linux-perf: make bench; python3-numpy: make accuracy
+  linux-perf python3-numpy
+  graphite-carbon influxdb prometheus"
+# linux-perf: make bench; python3-numpy: make accuracy; the three databases:
+# the end-to-end writer test, which starts its own instances on 127.0.0.1.
 missing=""
 for p in $packages; do
   dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -19,5 +22,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# The databases' packages would start system-wide services; the tests run
+# their own. policy-rc.d tells invoke-rc.d not to start anything.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
