@@ -4,7 +4,8 @@ real databases, all started by the test on 127.0.0.1: write_graphite into
 Graphite's carbon-cache (whisper files), write_influxdb_udp into InfluxDB,
 write_prometheus scraped by a Prometheus server. The workloads have awkward
 identifiers: command names with dots, spaces and non-ASCII bytes; services
-whose names differ only in '.' versus '_'; a VM with a 200-character name.
+whose names differ only in '.' versus '_', or of 200 characters; a VM whose
+name has dots.
 For each writer the test checks that every kepler series the daemon
 dispatched (the csv writer's record) arrives as exactly one series, so names
 are valid, distinct and stable.
@@ -28,9 +29,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-ODD_COMMS = ("k.b \u00fc", "k.b_u", "k-b.u")  # dots, a space, non-ASCII, near-misses
-SERVICES = ("kepler.e2e.svc.service", "kepler_e2e_svc.service")
-LONG_VM = "vm" + "x" * 198
+# Command names with dots, a space, non-ASCII and near-misses; services whose
+# names differ only in '.' and '_', and one of 200 characters; a VM whose
+# domain name has dots (libvirt keeps hostname characters, 64 at most).
+ODD_COMMS = ("k.b \u00fc", "k.b_u", "k-b.u", "k vm.burn")
+SERVICES = ("kepler.e2e.svc.service", "kepler_e2e_svc.service", "k" + "x" * 191 + ".service")
+VM = "web.example.com"
 
 
 def free_port():
@@ -190,7 +194,7 @@ class Writers(unittest.TestCase):
         cgroups = [h.make_cgroup(os.path.join(root, "system.slice", s)) for s in SERVICES]
         h.make_cgroup(os.path.join(root, "machine.slice"))
         cgroups.append(h.make_cgroup(os.path.join(
-            root, "machine.slice", "machine-qemu\\x2d3\\x2d%s.scope" % LONG_VM)))
+            root, "machine.slice", "machine-qemu\\x2d3\\x2d%s.scope" % VM)))
         for i, comm in enumerate(ODD_COMMS):
             exe = h.named_burner(cls.cd.tmp, comm)
             h.spawn_in_cgroup([exe], cgroup=cgroups[i % len(cgroups)])
@@ -215,13 +219,15 @@ class Writers(unittest.TestCase):
         cd = self.cd
         # Wait until the odd workloads have been dispatched a few times.
         cd.wait_rows("kepler_node", "power-total", 4, after=self.t0 + 1)
-        h.wait_for("the long-named VM's series", lambda: any(
-            d.startswith("kepler_vm-vmxxx") for d in cd.series_dirs()))
+        h.wait_for("the VM's and the long service's series", lambda: any(
+            d.startswith("kepler_vm-web_example_com_") for d in cd.series_dirs()) and any(
+            d.startswith("kepler_service-kxxx") for d in cd.series_dirs()))
         after = self.t0 + 2
         want = self.dispatched(after)
-        odd = sorted(p + "-" + i for p, i, _, _ in want
+        odd = sorted({p + "-" + i for p, i, _, _ in want
                      if p in ("kepler_process", "kepler_service", "kepler_vm")
-                     and ("k_b" in i or "kepler" in i or i.startswith("vmxxx")))
+                     and ("k_b" in i or "k_vm" in i or "kepler" in i or i.startswith("kxxx")
+                          or i.startswith("web_example"))})
         self.assertGreaterEqual(len(odd), len(ODD_COMMS) + len(SERVICES) + 1, odd)
 
         def graphite():
