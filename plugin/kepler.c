@@ -22,6 +22,7 @@ static struct {
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   bool report_processes;
   bool report_containers;
+  bool container_names; /* container instances by name, not id */
   struct kepler_core *core;
 } kepler = {
     .opt =
@@ -199,6 +200,23 @@ static int config_usage_metric(oconfig_item_t *ci) {
   return 0;
 }
 
+static int config_container_instance(oconfig_item_t *ci) {
+  char *v = NULL;
+  if (cf_util_get_string(ci, &v))
+    return -1;
+  int rc = 0;
+  if (strcasecmp(v, "id") == 0 || strcasecmp(v, "name") == 0)
+    kepler.container_names = strcasecmp(v, "name") == 0;
+  else {
+    ERROR(PLUGIN_NAME ": ContainerInstance must be \"id\" or \"name\", not "
+                      "\"%s\"",
+          v);
+    rc = -1;
+  }
+  sfree(v);
+  return rc;
+}
+
 static int kepler_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = ci->children + i;
@@ -227,6 +245,8 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = cf_util_get_string(child, &kepler.platform_meter);
     else if (strcasecmp(child->key, "SysfsRoot") == 0)
       rc = cf_util_get_string(child, &kepler.sysfs_root);
+    else if (strcasecmp(child->key, "ContainerInstance") == 0)
+      rc = config_container_instance(child);
     else if (strcasecmp(child->key, "RuntimeRoot") == 0)
       rc = cf_util_get_string(child, &kepler.runtime_root);
     else if (strcasecmp(child->key, "UsageMetric") == 0)
@@ -373,9 +393,27 @@ static void submit_other(const struct kepler_report *r, enum report_level l,
 /* The series instance of a workload. A pod's UID loses its dashes (32 hex
  * digits, still unique); a service its ".service"; anything else outside
  * [A-Za-z0-9_] gets a hash (metric_workload_instance). */
+/* ContainerInstance "name": the runtime's name ("<namespace>/<pod>/<name>"
+ * in Kubernetes, unique on a host), where its files give one. */
+static void container_display_name(const struct workload_power *w, char *out,
+                                   size_t len) {
+  const struct container_names *cn = &w->names;
+  if (cn->pod_namespace[0] && cn->pod_name[0])
+    snprintf(out, len, "%s/%s/%s", cn->pod_namespace, cn->pod_name, cn->name);
+  else
+    snprintf(out, len, "%s", cn->name);
+}
+
 static void workload_series_instance(const struct workload_power *w, char *out,
                                      size_t len) {
   char name[UNIT_NAME_LEN];
+  if (w->level == LEVEL_CONTAINER && kepler.container_names &&
+      w->names.name[0]) {
+    char display[CONTAINER_NAME_LEN + POD_NAME_LEN + POD_NAMESPACE_LEN + 2];
+    container_display_name(w, display, sizeof(display));
+    metric_workload_instance(out, len, display);
+    return;
+  }
   size_t n = 0;
   for (const char *c = w->name; *c && n + 1 < sizeof(name); c++)
     if (!(w->level == LEVEL_POD && *c == '-'))

@@ -17,8 +17,11 @@ and checks that
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 """
 
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
@@ -56,7 +59,12 @@ class Workloads:
     config = ""
 
     @classmethod
+    def prepare(cls):
+        """Set up what the daemon's configuration points at."""
+
+    @classmethod
     def setUpClass(cls):
+        cls.prepare()
         cls.cd = h.start_daemon(cls, kepler_config=cls.config, name="workloads")
         cls.cd.wait_started()
         mount = h.cgroup2_mount()
@@ -172,6 +180,34 @@ class TopContainer(Workloads, unittest.TestCase):
         worst = self.assert_levels_sum_to_node()
         print("c: at most %d container series per interval + other; container level vs node %.5f %%"
               % (max(per_epoch.values()), 100 * worst["container"]), flush=True)
+
+
+class NamedContainers(Workloads, unittest.TestCase):
+    """Container names from the runtime's record files (RuntimeRoot laid out
+    like a host's), as the instance with ContainerInstance "name"."""
+
+    @classmethod
+    def prepare(cls):
+        root = tempfile.mkdtemp(prefix="kepler_e2e_runtime_")
+        h.register_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
+        bundle = os.path.join(root, "run/containerd/io.containerd.runtime.v2.task/k8s.io", CT1)
+        os.makedirs(bundle)
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump({"ociVersion": "1.1.0", "annotations": {
+                "io.kubernetes.cri.container-name": "app",
+                "io.kubernetes.cri.sandbox-name": "web-7d9",
+                "io.kubernetes.cri.sandbox-namespace": "shop"}}, f)
+        cls.config = '  TopProcesses 0\n  RuntimeRoot "%s"\n  ContainerInstance "name"' % root
+
+    def test_d_container_named_from_its_bundle(self):
+        named = "kepler_container-%s" % instance("shop/web-7d9/app")
+        rows = self.cd.wait_rows(named, "power-total", 3, after=self.t0 + 1)
+        self.assertGreater(max(v for _, v in rows), 0.05, rows)
+        # A container with no record keeps its id.
+        self.cd.wait_rows("kepler_container-%s" % CT2, "power-total", 1, after=self.t0 + 1)
+        self.assertNotIn("kepler_container-%s" % CT1, self.cd.series_dirs())
+        print("d: containerd bundle annotations name %s; %s" % (named, "the other keeps its id"),
+              flush=True)
 
 
 if __name__ == "__main__":
