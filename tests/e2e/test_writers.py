@@ -128,10 +128,8 @@ class Writers(unittest.TestCase):
             ]))
         with open(os.path.join(d, "storage-schemas.conf"), "w") as f:
             f.write("[all]\npattern = .*\nretentions = 1s:1h\n")
-        p = subprocess.Popen(["carbon-cache", "--config=%s/carbon.conf" % d, "--nodaemon", "start"],
-                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
-        h.register_cleanup(lambda: h.kill_proc(p))
-        h.wait_for("carbon-cache listening", lambda: cls.listening(cls.carbon_port))
+        cls.serve(d, ["carbon-cache", "--config=%s/carbon.conf" % d, "--nodaemon", "start"],
+                  cls.carbon_port)
 
     @classmethod
     def start_influx(cls):
@@ -159,10 +157,7 @@ class Writers(unittest.TestCase):
                 '  batch-timeout = "100ms"',
                 "",
             ]))
-        p = subprocess.Popen(["influxd", "-config", os.path.join(d, "influxdb.conf")],
-                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
-        h.register_cleanup(lambda: h.kill_proc(p))
-        h.wait_for("influxd listening", lambda: cls.listening(cls.influx_http))
+        cls.serve(d, ["influxd", "-config", os.path.join(d, "influxdb.conf")], cls.influx_http)
 
     @classmethod
     def start_prometheus(cls):
@@ -173,17 +168,24 @@ class Writers(unittest.TestCase):
             f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
                     "  - job_name: collectd\n    static_configs:\n"
                     "      - targets: ['127.0.0.1:%d']\n" % cls.prom_exporter)
-        p = subprocess.Popen(["prometheus", "--config.file=%s/prometheus.yml" % d,
-                              "--storage.tsdb.path=%s/data" % d,
-                              "--web.listen-address=127.0.0.1:%d" % cls.prom_port],
-                             stdout=open(os.path.join(d, "out"), "w"), stderr=subprocess.STDOUT)
-        h.register_cleanup(lambda: h.kill_proc(p))
-        h.wait_for("prometheus listening", lambda: cls.listening(cls.prom_port))
+        cls.serve(d, ["prometheus", "--config.file=%s/prometheus.yml" % d,
+                      "--storage.tsdb.path=%s/data" % d,
+                      "--web.listen-address=127.0.0.1:%d" % cls.prom_port], cls.prom_port)
 
     @staticmethod
-    def listening(port):
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
+    def serve(d, argv, port):
+        """Start a server with its output in d/out; wait until port listens."""
+        with open(os.path.join(d, "out"), "w") as out:
+            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        h.register_cleanup(lambda: h.kill_proc(p))
+
+        def listening():
+            if p.poll() is not None:
+                raise AssertionError("%s exited %d; see %s/out" % (argv[0], p.returncode, d))
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        h.wait_for("%s listening on %d" % (argv[0], port), listening)
 
     # -- workloads with awkward names
     @classmethod

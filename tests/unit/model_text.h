@@ -5,6 +5,8 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 
@@ -16,6 +18,22 @@ static inline char *write_yaml(const struct power_model *m) {
   ck_assert_int_eq(model_write_yaml(m, out), 0);
   fclose(out);
   return text;
+}
+
+/* Print m, load the text back, and check what both must keep. The caller
+ * frees the returned model and *text_out (the printed text). */
+static inline struct power_model *reload_written(const struct power_model *m,
+                                                 char **text_out) {
+  char *text = write_yaml(m), err[512] = "";
+  struct power_model *back = NULL;
+  ck_assert_msg(model_load_buffer(text, strlen(text), "written", &back, err,
+                                  sizeof err) == 0,
+                "%s\n%s", err, text);
+  ck_assert_str_eq(model_name(back), model_name(m));
+  ck_assert_str_eq(model_source(back), model_source(m));
+  ck_assert_int_eq(model_output_type(back), model_output_type(m));
+  *text_out = text;
+  return back;
 }
 
 #endif
