@@ -48,6 +48,7 @@ struct bpf_sampler {
   struct proc_stats *batch_values;
   struct cpu_state *cpus_again; /* further reads: retries, changes */
   uint64_t last_mono_ns;        /* previous sample, or the open */
+  uint64_t last_before_ns;      /* start of the previous sample's reads */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -344,7 +345,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
     sampler_close(s);
     return -1;
   }
-  s->last_mono_ns = monotonic_ns();
+  s->last_mono_ns = s->last_before_ns = monotonic_ns();
   *out = s;
   return 0;
 }
@@ -536,6 +537,8 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
       s->inflight[cpu].ns = 0; /* counted at its switch-out instead */
   }
   s->last_mono_ns = node->mono_ns;
+  node->window_ns = monotonic_ns() - s->last_before_ns;
+  s->last_before_ns = before_ns;
   node->inflight = s->inflight;
   node->ncpu_slots = s->ncpus;
 

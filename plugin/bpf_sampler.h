@@ -39,6 +39,11 @@ struct inflight_slice {
 
 struct node_sample {
   uint64_t mono_ns; /* CLOCK_MONOTONIC time of the sample */
+  /* From the start of the previous sample's reads to the end of this one's:
+   * every counter's growth since the previous sample happened inside it,
+   * whenever the (possibly preempted) reads took each value. Rates over it
+   * can never exceed the CPUs there are. */
+  uint64_t window_ns;
   uint64_t errors[KEPLER_ERR_MAX];
   const struct inflight_slice *inflight; /* ncpu_slots entries */
   unsigned ncpu_slots;

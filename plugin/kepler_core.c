@@ -523,8 +523,11 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   if (dt <= 0)
     return -1;
   k->last_mono_ns = node.mono_ns;
+  /* Rates over the whole read window: a reader preempted mid-read cannot
+   * make a process run more than the CPUs allow. Energy uses dt, the time
+   * between the samples' midpoints, so no time is counted twice. */
   if (proc_table_update(k->procs, samples, n, node.inflight, node.ncpu_slots,
-                        dt))
+                        (double)node.window_ns / 1e9))
     return -1;
 
   size_t nactive = 0;
