@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
+
 #define MAX_FILE_SIZE (16 << 20)
 
 static const char *const component_names[COMPONENT_MAX] = {
@@ -102,20 +104,6 @@ int model_fail(char *err, size_t errlen, const char *origin, size_t line,
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err + n, errlen - n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
-/* Writes a message without a line number, e.g. for a file that cannot be
- * opened. */
-static int say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int say(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
   }
   return -1;
@@ -339,22 +327,21 @@ static void fix_up(const struct model_output_w *o, double w[COMPONENT_MAX]) {
     w[COMPONENT_CORE] = fmax(w[COMPONENT_PACKAGE] - w[COMPONENT_UNCORE], 0);
 }
 
-void model_predict_node(const struct power_model *m,
-                        const double x[FEATURE_MAX],
-                        struct model_output_w *out) {
-  static const double zero[FEATURE_MAX];
+void model_node_from_equations(const bool present[COMPONENT_MAX],
+                               const double eq_x[COMPONENT_MAX],
+                               const double eq_0[COMPONENT_MAX],
+                               enum model_output output, double core_ratio,
+                               struct model_output_w *out) {
   memset(out, 0, sizeof *out);
   for (int c = 0; c < COMPONENT_MAX; c++) {
-    if (!(out->present[c] = model_has_component(m, c)))
+    if (!(out->present[c] = present[c]))
       continue;
-    double eq_x = model_predict(m, c, x);
-    if (m->output == MODEL_DYN_POWER) {
-      out->absolute[c] = eq_x;
+    if (output == MODEL_DYN_POWER) {
+      out->absolute[c] = eq_x[c];
       continue;
     }
-    double eq_0 = model_predict(m, c, zero);
-    out->idle[c] = eq_0 * m->core_ratio;
-    out->absolute[c] = out->idle[c] + fmax(eq_x - eq_0, 0);
+    out->idle[c] = eq_0[c] * core_ratio;
+    out->absolute[c] = out->idle[c] + fmax(eq_x[c] - eq_0[c], 0);
   }
   /* The idle vector gets the same fix-ups, so a core derived from package
    * takes its idle part from package's too; then no idle part may exceed
@@ -363,6 +350,21 @@ void model_predict_node(const struct power_model *m,
   fix_up(out, out->idle);
   for (int c = 0; c < COMPONENT_MAX; c++)
     out->idle[c] = fmin(out->idle[c], out->absolute[c]);
+}
+
+void model_predict_node(const struct power_model *m,
+                        const double x[FEATURE_MAX],
+                        struct model_output_w *out) {
+  static const double zero[FEATURE_MAX];
+  bool present[COMPONENT_MAX];
+  double eq_x[COMPONENT_MAX] = {0}, eq_0[COMPONENT_MAX] = {0};
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    if (!(present[c] = model_has_component(m, c)))
+      continue;
+    eq_x[c] = model_predict(m, c, x);
+    eq_0[c] = model_predict(m, c, zero);
+  }
+  model_node_from_equations(present, eq_x, eq_0, m->output, m->core_ratio, out);
 }
 
 /* --- Binding ----------------------------------------------------------------
@@ -377,10 +379,10 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
   struct load_curve *lc = &m->comp[c].lc;
   lc->bound = false;
   if (spec->threads == 0)
-    return say(err, errlen,
-               "model \"%s\": load_curve component \"%s\" needs the "
-               "machine's threads, got 0",
-               m->name, component_name(c));
+    return errmsg(err, errlen,
+                  "model \"%s\": load_curve component \"%s\" needs the "
+                  "machine's threads, got 0",
+                  m->name, component_name(c));
   double v[LC_TERM_MAX] = {
       [LC_THREADS] = spec->threads, [LC_CORES] = spec->cores,
       [LC_CHIPS] = spec->chips,     [LC_MEMORY_GB] = spec->memory_gb,
@@ -398,11 +400,11 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
   for (int t = 0; t < LC_TERM_MAX; t++)
     if (lc->has_term[t] && !(v[t] > 0))
       /* lc_term_name(t) + 3: the machine_spec field, without "ln_". */
-      return say(err, errlen,
-                 "model \"%s\": load_curve component \"%s\" uses %s but "
-                 "the %s %s is %g",
-                 m->name, component_name(c), lc_term_name(t),
-                 vm ? "VM host's" : "machine's", lc_term_name(t) + 3, v[t]);
+      return errmsg(err, errlen,
+                    "model \"%s\": load_curve component \"%s\" uses %s but "
+                    "the %s %s is %g",
+                    m->name, component_name(c), lc_term_name(t),
+                    vm ? "VM host's" : "machine's", lc_term_name(t) + 3, v[t]);
   const double *arch_row = NULL;
   for (size_t a = 0; a < lc->narch; a++)
     if (strcmp(lc->arch[a].name, m->arch) == 0)
@@ -458,18 +460,18 @@ static int read_file(const char *path, char **text, size_t *len, char *err,
                      size_t errlen) {
   FILE *fp = fopen(path, "rb");
   if (!fp)
-    return say(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return errmsg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   char *buf = NULL;
   size_t used = 0, cap = 0;
   for (;;) {
     if (used == cap) {
       if (cap >= MAX_FILE_SIZE) {
-        say(err, errlen, "%s: too large for a model file", path);
+        errmsg(err, errlen, "%s: too large for a model file", path);
         goto fail;
       }
       char *bigger = realloc(buf, cap ? 2 * cap : 4096);
       if (!bigger) {
-        say(err, errlen, "%s: out of memory", path);
+        errmsg(err, errlen, "%s: out of memory", path);
         goto fail;
       }
       buf = bigger;
@@ -481,7 +483,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err,
       break;
   }
   if (ferror(fp)) {
-    say(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    errmsg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     goto fail;
   }
   fclose(fp);
@@ -525,7 +527,7 @@ static int load_json_file(const char *path, const char *text, size_t len,
     n -= 5;
   char *trainer = strndup(base, n);
   if (!trainer)
-    return say(err, errlen, "%s: out of memory", path);
+    return errmsg(err, errlen, "%s: out of memory", path);
   int rc = model_load_kepler_json(text, len, path, trainer,
                                   output_from_path(path), out, err, errlen);
   free(trainer);

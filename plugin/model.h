@@ -95,5 +95,12 @@ struct model_output_w {
 void model_predict_node(const struct power_model *m,
                         const double x[FEATURE_MAX],
                         struct model_output_w *out);
+/* The same semantics on equations evaluated elsewhere (the estimator
+ * sidecar): eq_x[c] at the node's features, eq_0[c] at zero usage. */
+void model_node_from_equations(const bool present[COMPONENT_MAX],
+                               const double eq_x[COMPONENT_MAX],
+                               const double eq_0[COMPONENT_MAX],
+                               enum model_output output, double core_ratio,
+                               struct model_output_w *out);
 
 #endif

@@ -23,6 +23,11 @@ struct node_power {
 void node_power_estimate(const struct power_model *m,
                          const double x[FEATURE_MAX], struct node_power *out);
 
+/* A model's node semantics (model_predict_node, model_node_from_equations)
+ * as node power. */
+void node_power_from_output(const struct model_output_w *w,
+                            struct node_power *out);
+
 /* Given present[] and absolute[] and idle[] per component: clamp idle into
  * [0, absolute], set dynamic and the totals. */
 void node_power_finish(struct node_power *p);
