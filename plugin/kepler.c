@@ -20,6 +20,12 @@ static struct {
   char *sysfs_root;
   char *runtime_root;
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
+  char *model_source;
+  char *estimator_socket;
+  char *model_server_url;
+  char *model_server_ca;
+  char *model_cache_file;
+  char *trained_model_file;
   bool report_processes;
   bool report_containers;
   bool container_names; /* container instances by name, not id */
@@ -44,6 +50,13 @@ static struct {
             .runtime_root = "/",
             .meter = METER_AUTO,
             .usage_metric = {-1, -1, -1, -1, -1},
+            .model_source = "rapl-sysfs",
+            .estimator_timeout_ms = 200,
+            .model_server_verify = true,
+            .model_server_timeout_ms = 10000,
+            .model_refresh_s = 3600,
+            .model_cache_file = "/var/lib/collectd/kepler-model-cache.json",
+            .trained_model_every = 60,
         },
     .report_processes = true,
     .report_containers = true,
@@ -217,6 +230,78 @@ static int config_container_instance(oconfig_item_t *ci) {
   return rc;
 }
 
+/* A number of seconds in [lo, hi], as milliseconds. */
+static int config_seconds_ms(oconfig_item_t *ci, double lo, double hi,
+                             long *ms) {
+  double v = NAN;
+  if (cf_util_get_double(ci, &v))
+    return -1;
+  if (!(v >= lo && v <= hi)) {
+    ERROR(PLUGIN_NAME ": %s takes seconds from %g to %g, not %g", ci->key, lo,
+          hi, v);
+    return -1;
+  }
+  *ms = lround(v * 1000);
+  return 0;
+}
+
+static int config_estimator_timeout(oconfig_item_t *ci) {
+  long ms = 0;
+  if (config_seconds_ms(ci, 0.001, 10, &ms))
+    return -1;
+  kepler.opt.estimator_timeout_ms = (int)ms;
+  return 0;
+}
+
+static int config_model_refresh(oconfig_item_t *ci) {
+  long ms = 0;
+  if (config_seconds_ms(ci, 1, 86400 * 7, &ms))
+    return -1;
+  kepler.opt.model_refresh_s = (unsigned)(ms / 1000);
+  return 0;
+}
+
+/* Kepler's energy source names are lower-case words: rapl-sysfs, acpi. */
+static int config_model_source(oconfig_item_t *ci) {
+  if (cf_util_get_string(ci, &kepler.model_source))
+    return -1;
+  const char *v = kepler.model_source;
+  if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(v)) {
+    ERROR(PLUGIN_NAME ": ModelSource must be an energy source name such as "
+                      "\"rapl-sysfs\" or \"acpi\", not \"%s\"",
+          v);
+    return -1;
+  }
+  return 0;
+}
+
+static int config_model_server(oconfig_item_t *ci) {
+  if (cf_util_get_string(ci, &kepler.model_server_url))
+    return -1;
+  const char *v = kepler.model_server_url;
+  if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0) {
+    ERROR(PLUGIN_NAME ": ModelServer must be an http:// or https:// URL, not "
+                      "\"%s\"",
+          v);
+    return -1;
+  }
+  return 0;
+}
+
+static int config_trained_model_interval(oconfig_item_t *ci) {
+  int n = 0;
+  if (cf_util_get_int(ci, &n))
+    return -1;
+  if (n < 1) {
+    ERROR(PLUGIN_NAME ": TrainedModelInterval must be 1 or more intervals, "
+                      "not %d",
+          n);
+    return -1;
+  }
+  kepler.opt.trained_model_every = (unsigned)n;
+  return 0;
+}
+
 static int kepler_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = ci->children + i;
@@ -253,6 +338,29 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = config_usage_metric(child);
     else if (strcasecmp(child->key, "ReportContainers") == 0)
       rc = cf_util_get_boolean(child, &kepler.report_containers);
+    else if (strcasecmp(child->key, "ModelSource") == 0)
+      rc = config_model_source(child);
+    else if (strcasecmp(child->key, "EstimatorSocket") == 0)
+      rc = cf_util_get_string(child, &kepler.estimator_socket);
+    else if (strcasecmp(child->key, "EstimatorTimeout") == 0)
+      rc = config_estimator_timeout(child);
+    else if (strcasecmp(child->key, "ModelServer") == 0)
+      rc = config_model_server(child);
+    else if (strcasecmp(child->key, "ModelServerCA") == 0)
+      rc = cf_util_get_string(child, &kepler.model_server_ca);
+    else if (strcasecmp(child->key, "ModelServerVerify") == 0)
+      rc = cf_util_get_boolean(child, &kepler.opt.model_server_verify);
+    else if (strcasecmp(child->key, "ModelServerTimeout") == 0)
+      rc = config_seconds_ms(child, 0.1, 600,
+                             &kepler.opt.model_server_timeout_ms);
+    else if (strcasecmp(child->key, "ModelRefresh") == 0)
+      rc = config_model_refresh(child);
+    else if (strcasecmp(child->key, "ModelCache") == 0)
+      rc = cf_util_get_string(child, &kepler.model_cache_file);
+    else if (strcasecmp(child->key, "TrainedModelFile") == 0)
+      rc = cf_util_get_string(child, &kepler.trained_model_file);
+    else if (strcasecmp(child->key, "TrainedModelInterval") == 0)
+      rc = config_trained_model_interval(child);
     else {
       ERROR(PLUGIN_NAME ": unknown option \"%s\" in <Plugin kepler>",
             child->key);
@@ -281,6 +389,16 @@ static int kepler_init(void) {
   if (kepler.runtime_root)
     kepler.opt.runtime_root = kepler.runtime_root;
   kepler.opt.external_platform = kepler.platform_meter != NULL;
+  if (kepler.model_source)
+    kepler.opt.model_source = kepler.model_source;
+  kepler.opt.estimator_socket = kepler.estimator_socket;
+  kepler.opt.model_server_url = kepler.model_server_url;
+  kepler.opt.model_server_ca = kepler.model_server_ca;
+  /* ModelCache "": no cache. */
+  if (kepler.model_cache_file)
+    kepler.opt.model_cache_file =
+        *kepler.model_cache_file ? kepler.model_cache_file : NULL;
+  kepler.opt.trained_model_file = kepler.trained_model_file;
   char err[512];
   if (kepler_core_open(&kepler.opt, &kepler.core, err, sizeof(err))) {
     ERROR(PLUGIN_NAME ": %s; the plugin is disabled", err);
@@ -367,6 +485,11 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
   if (kepler.opt.meter != METER_NONE || kepler.platform_meter)
     submit(p, "", "derive", "meter_dropped",
            (value_t){.derive = (derive_t)r->meter_dropped}, t, NULL);
+  for (int c = 0; c < COMPONENT_MAX; c++)
+    if (r->fit_present[c]) {
+      snprintf(ti, sizeof(ti), "model_fit_mae_%s", component_name(c));
+      submit(p, "", "power", ti, gauge(r->fit_mae_w[c]), t, NULL);
+    }
 }
 
 /* kepler_container, kepler_pod, kepler_service, kepler_vm, kepler_process */
@@ -522,6 +645,12 @@ static int kepler_shutdown(void) {
   sfree(kepler.sysfs_root);
   sfree(kepler.runtime_root);
   sfree(kepler.platform_meter);
+  sfree(kepler.model_source);
+  sfree(kepler.estimator_socket);
+  sfree(kepler.model_server_url);
+  sfree(kepler.model_server_ca);
+  sfree(kepler.model_cache_file);
+  sfree(kepler.trained_model_file);
   return 0;
 }
 

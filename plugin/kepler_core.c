@@ -16,13 +16,23 @@
 #include "machine.h"
 #include "model.h"
 #include "node_cpu.h"
+#include "model_refresh.h"
+#include "node_estimator.h"
 #include "node_meter.h"
+#include "online_fit.h"
 #include "workload_set.h"
 
 #define REAP_BATCH 1024
 /* Every this many samples, idle processes are checked against /proc: an exit
  * the BPF side missed must not hold a map slot for ever. */
 #define SWEEP_EVERY 64
+/* The sidecar's answer for two rows is some hundred bytes; a model server's
+ * weight file a few kB. Anything far larger is not an answer. */
+#define ESTIMATOR_MAX_ANSWER 65536
+#define MODEL_SERVER_MAX_ANSWER (1 << 20)
+/* Online training remembers about the last 1000 intervals: it follows a
+ * host whose hardware or firmware settings change. */
+#define FIT_FORGETTING 0.999
 
 struct kepler_core {
   struct kepler_options opt;
@@ -33,8 +43,13 @@ struct kepler_core {
   struct other_power other[LEVEL_MAX]; /* members not reported one by one */
   struct power_model *model;
   const char *model_origin; /* the file it came from, or "embedded" */
-  struct node_meter *meter; /* NULL: the model gives node power */
-  double platform_w;        /* from outside; NaN when unknown */
+  struct machine_spec spec;
+  struct node_meter *meter;         /* NULL: the model gives node power */
+  struct node_estimator *estimator; /* the sidecar, else the model */
+  struct model_refresh *refresh;    /* NULL: no model server */
+  struct online_fit *fit;           /* NULL: no online training */
+  bool fit_write_failing;           /* warned; a notice on success */
+  double platform_w;                /* from outside; NaN when unknown */
   struct attribution_policy policy;
   bool available[FEATURE_MAX];
   uint64_t last_mono_ns;
@@ -84,6 +99,27 @@ static int load_model(struct kepler_core *k, const struct machine_spec *spec,
   return 0;
 }
 
+static void warn_unmeasured(const struct kepler_core *k) {
+  for (int f = 0; f < FEATURE_MAX; f++)
+    if (model_uses_feature(k->model, f) && !k->available[f])
+      kepler_log(KLOG_WARNING,
+                 "kepler: model \"%s\" uses %s, which this host cannot "
+                 "measure: that term contributes 0 W",
+                 model_name(k->model), feature_name(f));
+}
+
+/* A model the refresher validated replaces the local one between reads;
+ * the refresher has logged where it came from. */
+static void adopt_refreshed_model(struct kepler_core *k) {
+  struct power_model *m = k->refresh ? model_refresh_take(k->refresh) : NULL;
+  if (!m)
+    return;
+  model_free(k->model);
+  k->model = m;
+  k->model_origin = "model server";
+  warn_unmeasured(k);
+}
+
 static void announce(const struct kepler_core *k) {
   double mae = model_mae_watts(k->model), mape = model_mape_pct(k->model);
   char error[96] = "error not stated";
@@ -105,12 +141,7 @@ static void announce(const struct kepler_core *k) {
                "architecture %s), no meter",
                model_name(k->model), k->model_origin, error,
                *arch ? arch : "not recognised");
-  for (int f = 0; f < FEATURE_MAX; f++)
-    if (model_uses_feature(k->model, f) && !k->available[f])
-      kepler_log(KLOG_WARNING,
-                 "kepler: model \"%s\" uses %s, which this host cannot "
-                 "measure: that term contributes 0 W",
-                 model_name(k->model), feature_name(f));
+  warn_unmeasured(k);
   for (int c = 0; c < COMPONENT_MAX; c++)
     if (k->opt.usage_metric[c] >= 0 && !k->available[k->opt.usage_metric[c]])
       kepler_log(KLOG_WARNING,
@@ -130,6 +161,56 @@ static void set_policy(struct kepler_core *k) {
   }
 }
 
+/* The sidecar, the model server and online training: they need the
+ * features this host measures, known once the sampler is open. */
+static int open_models(struct kepler_core *k, char *err, size_t errlen) {
+  const struct kepler_options *o = &k->opt;
+  struct node_estimator_options eo = {
+      .socket_path = o->estimator_socket,
+      .timeout_ms = o->estimator_timeout_ms,
+      .max_answer = ESTIMATOR_MAX_ANSWER,
+      .source = o->model_source,
+      .spec = k->spec,
+  };
+  memcpy(eo.have, k->available, sizeof(eo.have));
+  if (node_estimator_open(&eo, &k->estimator, err, errlen))
+    return -1;
+  if (o->model_server_url) {
+    struct model_refresh_options ro = {
+        .server =
+            {
+                .url = o->model_server_url,
+                .ca_file = o->model_server_ca,
+                .verify = o->model_server_verify,
+                .timeout_ms = o->model_server_timeout_ms,
+                .max_bytes = MODEL_SERVER_MAX_ANSWER,
+                .output_type = "AbsPower",
+                .source = o->model_source,
+                .trainer_name = "",
+                .filter = "",
+            },
+        .refresh_s = o->model_refresh_s,
+        .cache_file = o->model_cache_file,
+        .spec = k->spec,
+    };
+    memcpy(ro.have, k->available, sizeof(ro.have));
+    if (model_refresh_start(&ro, &k->refresh, err, errlen))
+      return -1;
+    adopt_refreshed_model(k); /* the cached model, at once */
+  }
+  if (o->trained_model_file && k->meter &&
+      !(k->fit = online_fit_new(k->available, FIT_FORGETTING))) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  if (o->trained_model_file && !k->meter)
+    kepler_log(KLOG_WARNING,
+               "kepler: TrainedModelFile \"%s\": this host has no power "
+               "meter to train on; not training",
+               o->trained_model_file);
+  return 0;
+}
+
 int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
                      char *err, size_t errlen) {
   struct kepler_core *k = calloc(1, sizeof(*k));
@@ -139,9 +220,9 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   }
   k->opt = *opt;
   k->platform_w = NAN;
-  struct machine_spec spec;
+  struct machine_spec *spec = &k->spec;
   char why[512];
-  if (machine_read(opt->proc_root, opt->sysfs_root, &spec, why, sizeof(why)))
+  if (machine_read(opt->proc_root, opt->sysfs_root, spec, why, sizeof(why)))
     kepler_log(KLOG_WARNING, "kepler: %s; the model sees an unknown machine",
                why);
   struct node_meter_options mo = {
@@ -155,7 +236,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
       .page_cache = opt->page_cache,
       .softirq = opt->softirq,
   };
-  if (load_model(k, &spec, err, errlen) ||
+  if (load_model(k, spec, err, errlen) ||
       node_meter_open(&mo, mono_now(), &k->meter, err, errlen) ||
       sampler_open(&so, &k->sampler, err, errlen)) {
     kepler_core_close(k);
@@ -196,6 +277,10 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   }
   k->last_mono_ns = node.mono_ns;
   k->last_cpu_known = node_cpu_read(opt->proc_root, &k->last_cpu) == 0;
+  if (open_models(k, err, errlen)) {
+    kepler_core_close(k);
+    return -1;
+  }
   set_policy(k);
   announce(k);
   *out = k;
@@ -488,16 +573,41 @@ static void sweep_vanished(struct kepler_core *k) {
   }
 }
 
-/* The meter where it gives a value this interval, else the model. */
+/* Online training on the meter's values; the fit is written out every
+ * trained_model_every intervals. */
+static void train(struct kepler_core *k, struct kepler_report *r) {
+  online_fit_add(k->fit, r->rate, &r->node);
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    r->fit_mae_w[c] = online_fit_mae(k->fit, c);
+    r->fit_present[c] = r->node.present[c] && isfinite(r->fit_mae_w[c]);
+  }
+  if (k->samples % k->opt.trained_model_every)
+    return;
+  char why[512];
+  int rc = online_fit_write(k->fit, k->opt.trained_model_file,
+                            "LinearRegressionTrainer_online", &k->spec, why,
+                            sizeof(why));
+  if (rc && !k->fit_write_failing)
+    kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
+  else if (rc == 0 && k->fit_write_failing)
+    kepler_log(KLOG_NOTICE, "kepler: TrainedModelFile \"%s\" written again",
+               k->opt.trained_model_file);
+  k->fit_write_failing = rc != 0;
+}
+
+/* The meter where it gives a value this interval, else the sidecar or the
+ * local model. */
 static void measure_or_estimate(struct kepler_core *k,
                                 struct kepler_report *r) {
   double u = r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN;
   if (k->meter &&
       node_meter_read(k->meter, mono_now(), k->platform_w, u, &r->node) == 0) {
     r->power_source = node_meter_name(k->meter);
+    if (k->fit)
+      train(k, r);
   } else {
-    node_power_estimate(k->model, r->rate, &r->node);
-    r->power_source = "model";
+    r->power_source =
+        node_estimator_estimate(k->estimator, k->model, r->rate, &r->node);
   }
   if (k->meter)
     r->meter_dropped = node_meter_dropped(k->meter);
@@ -508,6 +618,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   if (++k->samples % SWEEP_EVERY == 0)
     sweep_vanished(k);
   reap_exited(k);
+  adopt_refreshed_model(k);
 
   const struct proc_sample *samples;
   size_t n;
@@ -584,6 +695,9 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
 void kepler_core_close(struct kepler_core *k) {
   if (!k)
     return;
+  model_refresh_stop(k->refresh); /* its thread first */
+  node_estimator_close(k->estimator);
+  online_fit_free(k->fit);
   sampler_close(k->sampler);
   node_meter_close(k->meter);
   proc_table_free(k->procs);

@@ -58,6 +58,25 @@ struct kepler_options {
   bool external_platform;
   /* The usage feature sharing each component; -1: the default policy. */
   int usage_metric[COMPONENT_MAX];
+  /* Kepler's source asked of a sidecar or model server: "rapl-sysfs",
+   * "acpi". */
+  const char *model_source;
+  /* Node power from Kepler's estimator sidecar where no meter gives it;
+   * NULL: the local model. */
+  const char *estimator_socket;
+  int estimator_timeout_ms;
+  /* The local model's weights from a Kepler model server, refreshed every
+   * model_refresh_s and cached in model_cache_file; NULL url: off. */
+  const char *model_server_url;
+  const char *model_server_ca; /* NULL: the system's CAs */
+  bool model_server_verify;
+  long model_server_timeout_ms;
+  unsigned model_refresh_s;
+  const char *model_cache_file; /* NULL: no cache */
+  /* Where a meter exists, linear weights fitted online are written here
+   * every trained_model_every intervals; NULL: no online training. */
+  const char *trained_model_file;
+  unsigned trained_model_every;
 };
 
 /* The members of a level not reported one by one (report_policy), summed:
@@ -111,6 +130,10 @@ struct kepler_report {
   uint64_t map_full; /* cumulative: processes the kernel map had no room for */
   uint64_t hw_read_errors; /* cumulative: failed hardware counter reads */
   uint64_t meter_dropped;  /* cumulative: meter intervals not trusted */
+  /* Online training: the running error of each fitted component's
+   * one-step-ahead prediction, in W. */
+  bool fit_present[COMPONENT_MAX];
+  double fit_mae_w[COMPONENT_MAX];
 };
 
 /* A process's member name at a workload level: its container id, pod UID,

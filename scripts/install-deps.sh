@@ -4,7 +4,8 @@
 set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
-  collectd-dev libyajl2 python3 libcap2-bin valgrind
+  collectd-dev libyajl2 python3 libcap2-bin valgrind libcurl4-openssl-dev
+  python3-sklearn openssl clang-format
   linux-perf python3-numpy
   graphite-carbon influxdb prometheus"
 # linux-perf: make bench; python3-numpy: make accuracy; the three databases:
