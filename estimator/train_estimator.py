@@ -81,7 +81,7 @@ def cross_validate(rows, archs):
     return pred
 
 
-def archive_text(model, archs, cv, nrows):
+def archive_text(model, archs, cv, nrows, host):
     """The archive as JSON: metadata one key a line, then one tree a line.
     json writes floats with repr, so they read back bit for bit."""
     head = {
@@ -102,6 +102,8 @@ def archive_text(model, archs, cv, nrows):
         "levels": fd.LEVELS,
         "inputs": inputs(archs),
         "architecture_rules": [list(rule) for rule in fd.ARCH_RULES],
+        # A VM is a vCPU share of this host, as in the default model.
+        "vm_host": {k: host[k] for k in ("chips", "cores", "threads", "memory_gb")},
         "init": float(model.init_.constant_[0][0]),
         "learning_rate": PARAMS["learning_rate"],
     }
@@ -178,7 +180,7 @@ def main(argv=None):
     model = fit(rows, archs)
     gbr_in = fd.summary(predict(model, rows, archs), rows)
     with open(args.out, "w") as f:
-        f.write(archive_text(model, archs, gbr_cv, len(rows)))
+        f.write(archive_text(model, archs, gbr_cv, len(rows), fd.vm_host(rows)))
     # The linear default, measured here again on the same folds.
     lin_cv = fd.summary(fd.cross_validate(rows, archs)[0], rows)
     lin_in = fd.summary(fd.Fit(rows, fd.choose_lambda(rows, archs), archs).predict(rows), rows)

@@ -288,6 +288,50 @@ static int config_model_server(oconfig_item_t *ci) {
   return 0;
 }
 
+/* ModelFile takes the equation from a weight file's name and the output
+ * type from a DynPower directory: a trained file must be found again. */
+static int config_trained_model_file(oconfig_item_t *ci) {
+  if (cf_util_get_string(ci, &kepler.trained_model_file))
+    return -1;
+  const char *path = kepler.trained_model_file, *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = strlen(base);
+  if (strncmp(base, "LinearRegressionTrainer", 23) != 0 || n < 5 ||
+      strcmp(base + n - 5, ".json") != 0 || strstr(path, "/DynPower/")) {
+    ERROR(PLUGIN_NAME ": TrainedModelFile \"%s\": the file name must be "
+                      "LinearRegressionTrainer_<n>.json (ModelFile takes the "
+                      "equation from it), outside a DynPower directory",
+          path);
+    return -1;
+  }
+  return 0;
+}
+
+/* A unix socket path fits in sun_path (108 bytes with its NUL). */
+static int config_estimator_socket(oconfig_item_t *ci) {
+  if (cf_util_get_string(ci, &kepler.estimator_socket))
+    return -1;
+  size_t n = strlen(kepler.estimator_socket);
+  if (n == 0 || n > 107) {
+    ERROR(PLUGIN_NAME ": EstimatorSocket must be a unix socket path of 1 to "
+                      "107 bytes, not %zu",
+          n);
+    return -1;
+  }
+  return 0;
+}
+
+static int config_model_server_ca(oconfig_item_t *ci) {
+  if (cf_util_get_string(ci, &kepler.model_server_ca))
+    return -1;
+  if (access(kepler.model_server_ca, R_OK) != 0) {
+    ERROR(PLUGIN_NAME ": ModelServerCA \"%s\": %s", kepler.model_server_ca,
+          STRERRNO);
+    return -1;
+  }
+  return 0;
+}
+
 static int config_trained_model_interval(oconfig_item_t *ci) {
   int n = 0;
   if (cf_util_get_int(ci, &n))
@@ -341,13 +385,13 @@ static int kepler_config(oconfig_item_t *ci) {
     else if (strcasecmp(child->key, "ModelSource") == 0)
       rc = config_model_source(child);
     else if (strcasecmp(child->key, "EstimatorSocket") == 0)
-      rc = cf_util_get_string(child, &kepler.estimator_socket);
+      rc = config_estimator_socket(child);
     else if (strcasecmp(child->key, "EstimatorTimeout") == 0)
       rc = config_estimator_timeout(child);
     else if (strcasecmp(child->key, "ModelServer") == 0)
       rc = config_model_server(child);
     else if (strcasecmp(child->key, "ModelServerCA") == 0)
-      rc = cf_util_get_string(child, &kepler.model_server_ca);
+      rc = config_model_server_ca(child);
     else if (strcasecmp(child->key, "ModelServerVerify") == 0)
       rc = cf_util_get_boolean(child, &kepler.opt.model_server_verify);
     else if (strcasecmp(child->key, "ModelServerTimeout") == 0)
@@ -358,7 +402,7 @@ static int kepler_config(oconfig_item_t *ci) {
     else if (strcasecmp(child->key, "ModelCache") == 0)
       rc = cf_util_get_string(child, &kepler.model_cache_file);
     else if (strcasecmp(child->key, "TrainedModelFile") == 0)
-      rc = cf_util_get_string(child, &kepler.trained_model_file);
+      rc = config_trained_model_file(child);
     else if (strcasecmp(child->key, "TrainedModelInterval") == 0)
       rc = config_trained_model_interval(child);
     else {
@@ -399,6 +443,11 @@ static int kepler_init(void) {
     kepler.opt.model_cache_file =
         *kepler.model_cache_file ? kepler.model_cache_file : NULL;
   kepler.opt.trained_model_file = kepler.trained_model_file;
+  if (kepler.model_server_url && !kepler.opt.model_server_verify &&
+      strncasecmp(kepler.model_server_url, "https://", 8) == 0)
+    WARNING(PLUGIN_NAME ": ModelServerVerify false: the certificate of %s is "
+                        "not checked; anyone on the path can serve the model",
+            kepler.model_server_url);
   char err[512];
   if (kepler_core_open(&kepler.opt, &kepler.core, err, sizeof(err))) {
     ERROR(PLUGIN_NAME ": %s; the plugin is disabled", err);

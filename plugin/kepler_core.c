@@ -110,14 +110,14 @@ static void warn_unmeasured(const struct kepler_core *k) {
 
 /* A model the refresher validated replaces the local one between reads;
  * the refresher has logged where it came from. */
-static void adopt_refreshed_model(struct kepler_core *k) {
+static bool adopt_refreshed_model(struct kepler_core *k, const char *origin) {
   struct power_model *m = k->refresh ? model_refresh_take(k->refresh) : NULL;
   if (!m)
-    return;
+    return false;
   model_free(k->model);
   k->model = m;
-  k->model_origin = "model server";
-  warn_unmeasured(k);
+  k->model_origin = origin;
+  return true;
 }
 
 static void announce(const struct kepler_core *k) {
@@ -196,7 +196,8 @@ static int open_models(struct kepler_core *k, char *err, size_t errlen) {
     memcpy(ro.have, k->available, sizeof(ro.have));
     if (model_refresh_start(&ro, &k->refresh, err, errlen))
       return -1;
-    adopt_refreshed_model(k); /* the cached model, at once */
+    /* The cached model, at once; announce() warns of what it lacks. */
+    adopt_refreshed_model(k, "model server's cache");
   }
   if (o->trained_model_file && k->meter &&
       !(k->fit = online_fit_new(k->available, FIT_FORGETTING))) {
@@ -577,16 +578,23 @@ static void sweep_vanished(struct kepler_core *k) {
  * trained_model_every intervals. */
 static void train(struct kepler_core *k, struct kepler_report *r) {
   online_fit_add(k->fit, r->rate, &r->node);
+  bool fitted = false;
   for (int c = 0; c < COMPONENT_MAX; c++) {
     r->fit_mae_w[c] = online_fit_mae(k->fit, c);
     r->fit_present[c] = r->node.present[c] && isfinite(r->fit_mae_w[c]);
+    fitted |= online_fit_is_fitted(k->fit, c);
   }
-  if (k->samples % k->opt.trained_model_every)
+  if (!fitted || k->samples % k->opt.trained_model_every)
     return;
-  char why[512];
-  int rc = online_fit_write(k->fit, k->opt.trained_model_file,
-                            "LinearRegressionTrainer_online", &k->spec, why,
-                            sizeof(why));
+  /* The file's own name ("LinearRegressionTrainer_0"): what a model server
+   * that serves it names it too. */
+  const char *base = strrchr(k->opt.trained_model_file, '/');
+  base = base ? base + 1 : k->opt.trained_model_file;
+  char name[256], why[512];
+  snprintf(name, sizeof(name), "%.*s", (int)(strlen(base) - strlen(".json")),
+           base);
+  int rc = online_fit_write(k->fit, k->opt.trained_model_file, name, &k->spec,
+                            why, sizeof(why));
   if (rc && !k->fit_write_failing)
     kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
   else if (rc == 0 && k->fit_write_failing)
@@ -618,7 +626,8 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   if (++k->samples % SWEEP_EVERY == 0)
     sweep_vanished(k);
   reap_exited(k);
-  adopt_refreshed_model(k);
+  if (adopt_refreshed_model(k, "model server"))
+    warn_unmeasured(k);
 
   const struct proc_sample *samples;
   size_t n;

@@ -51,6 +51,9 @@ struct model_refresh {
   struct model_server_options server;
   char *url, *ca_file, *output_type, *source, *trainer_name, *filter;
   char *cache_file;
+  /* What is asked (URL and request body), kept in cache_file ".request": a
+   * cache made for another server, source or feature set is not used. */
+  char *asked, *asked_file;
   char *origin; /* "model server URL" */
   unsigned refresh_s;
   bool have[FEATURE_MAX];
@@ -147,8 +150,21 @@ static void load_cache(struct model_refresh *r) {
                  errno == EFBIG ? "larger than MaxBytes" : strerror(errno));
     return;
   }
-  char *origin = NULL, err[512];
+  char *asked = NULL, *origin = NULL, err[512];
+  size_t asked_len = 0;
   struct power_model *m = NULL;
+  bool same =
+      read_all(r->asked_file, strlen(r->asked), &asked, &asked_len) == 0 &&
+      strcmp(asked, r->asked) == 0;
+  free(asked);
+  if (!same) {
+    kepler_log(KLOG_INFO,
+               "kepler: model cache %s was made for another server, source "
+               "or feature set (%s); not used",
+               r->cache_file, r->asked_file);
+    free(text);
+    return;
+  }
   if (asprintf(&origin, "cache %s", r->cache_file) < 0) {
     free(text);
     return;
@@ -170,7 +186,9 @@ static void cache(struct model_refresh *r) {
   if (!r->cache_file || r->last_cached)
     return;
   char err[768];
-  if (atomic_file_write(r->cache_file, r->last, r->last_len, err, sizeof err)) {
+  if (atomic_file_write(r->asked_file, r->asked, strlen(r->asked), err,
+                        sizeof err) ||
+      atomic_file_write(r->cache_file, r->last, r->last_len, err, sizeof err)) {
     /* err names the file. */
     if (!r->cache_warned)
       kepler_log(KLOG_WARNING, "kepler: model cache: %s", err);
@@ -303,8 +321,24 @@ static void destroy(struct model_refresh *r) {
   free(r->trainer_name);
   free(r->filter);
   free(r->cache_file);
+  free(r->asked);
+  free(r->asked_file);
   free(r->origin);
   free(r);
+}
+
+/* The URL and the request body: what the cache answers. */
+static int set_asked(struct model_refresh *r) {
+  char *body = model_server_request_json(&r->server, r->have, &r->spec);
+  int rc = -1;
+  if (body && asprintf(&r->asked, "%s\n%s\n", r->url, body) < 0)
+    r->asked = NULL; /* asprintf leaves it undefined on failure */
+  else if (body && asprintf(&r->asked_file, "%s.request", r->cache_file) < 0)
+    r->asked_file = NULL;
+  else if (body)
+    rc = 0;
+  free(body);
+  return rc;
 }
 
 static int dup_opt(const char *s, char **out) {
@@ -351,6 +385,11 @@ int model_refresh_start(const struct model_refresh_options *o,
                   ? MODEL_DYN_POWER
                   : MODEL_ABS_POWER;
   atomic_init(&r->stopping, false);
+  if (r->cache_file && set_asked(r)) {
+    snprintf(err, errlen, "model refresh: out of memory");
+    destroy(r);
+    return -1;
+  }
 
   pthread_condattr_t ca;
   int rc = pthread_condattr_init(&ca);
@@ -365,6 +404,12 @@ int model_refresh_start(const struct model_refresh_options *o,
     return -1;
   }
   pthread_mutex_init(&r->mu, NULL);
+  if (model_server_global_init(err, errlen)) {
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    destroy(r);
+    return -1;
+  }
   if (r->cache_file)
     load_cache(r);
   if ((rc = pthread_create(&r->thread, NULL, run, r))) {

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE /* strndup */
 #include "model_server_client.h"
 
+#include "component_total.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -26,6 +28,11 @@
 
 #define DEFAULT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_BYTES ((size_t)16 << 20)
+/* The most a model may give at full usage: far above any real server
+ * (SPECpower's largest is 2.1 kW for 448 threads), far below an absurd
+ * value. */
+#define MAX_W_PER_THREAD 100.0
+#define MAX_W_BASE 1000.0
 
 static const char *or_default(const char *s, const char *def) {
   return s ? s : def;
@@ -75,6 +82,14 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static void curl_init(void) {
   curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int model_server_global_init(char *err, size_t errlen) {
+  pthread_once(&curl_once, curl_init);
+  if (curl_init_rc != CURLE_OK)
+    return errmsg(err, errlen, "curl_global_init: %s",
+                  curl_easy_strerror(curl_init_rc));
+  return 0;
 }
 
 struct sink {
@@ -151,10 +166,9 @@ int model_server_fetch_cancellable(const struct model_server_options *o,
   const char *base = o->url ? o->url : "";
   if (!*base)
     return errmsg(err, errlen, "model server: no URL");
-  pthread_once(&curl_once, curl_init);
-  if (curl_init_rc != CURLE_OK)
-    return errmsg(err, errlen, "model server %s: curl_global_init: %s", base,
-                  curl_easy_strerror(curl_init_rc));
+  char why[256];
+  if (model_server_global_init(why, sizeof why))
+    return errmsg(err, errlen, "model server %s: %s", base, why);
   long timeout = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
   struct sink sink = {.max = o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES};
   struct cancel cancel = {cancelled, arg};
@@ -317,6 +331,21 @@ static int check_predictions(const struct power_model *m, const char *origin,
   if (!any)
     return errmsg(err, errlen, "%s: model \"%s\" has no component", origin,
                   model_name(m));
+  /* model_predict already turns what is not finite or negative into 0: a
+   * model that gives nothing with every CPU busy, or more than any server
+   * could draw, is not one to swap in. */
+  double busy[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] =
+                                  full[FEATURE_CPU_TIME_MS]};
+  struct model_output_w w;
+  model_predict_node(m, busy, &w);
+  double total = component_total(w.present, w.absolute);
+  double bound =
+      MAX_W_PER_THREAD * (spec->threads ? spec->threads : 1) + MAX_W_BASE;
+  if (!(total > 0 && total <= bound))
+    return errmsg(err, errlen,
+                  "%s: model \"%s\" gives %.6g W with every CPU busy on "
+                  "this machine, not within (0, %.0f] W",
+                  origin, model_name(m), total, bound);
   return 0;
 }
 

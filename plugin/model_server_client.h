@@ -33,6 +33,11 @@ char *model_server_request_json(const struct model_server_options *o,
                                 const bool have[FEATURE_MAX],
                                 const struct machine_spec *spec);
 
+/* libcurl's global init, once. Call it from the thread that starts the
+ * others (collectd's init): before 7.84 libcurl's is not thread-safe, and
+ * other plugins (curl, write_http) call it there too. */
+int model_server_global_init(char *err, size_t errlen);
+
 /* POST the request; on HTTP 200 *body is the answer (malloc'ed,
  * NUL-terminated, *len bytes). Returns -1 with a message naming the URL and
  * the failure (connect, TLS verification, timeout, HTTP status with the

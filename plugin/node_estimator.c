@@ -9,7 +9,8 @@
 #include "log.h"
 
 /* Kepler's system feature, then the machine spec the model server also
- * uses (kepler.md 5): a sidecar picks what its models need. */
+ * uses (kepler.md 5) and whether this is a VM: a sidecar picks what its
+ * models need. */
 enum {
   SYS_ARCH,
   SYS_VENDOR,
@@ -20,6 +21,7 @@ enum {
   SYS_MEMORY,
   SYS_FREQUENCY,
   SYS_THREADS_PER_CORE,
+  SYS_HYPERVISOR,
   SYS_MAX,
 };
 static const char *const system_features[SYS_MAX] = {
@@ -32,6 +34,7 @@ static const char *const system_features[SYS_MAX] = {
     "memory",
     "frequency",
     "threads_per_core",
+    "hypervisor",
 };
 
 struct node_estimator {
@@ -58,6 +61,7 @@ static void set_system_values(struct node_estimator *e,
   snprintf(v[SYS_FREQUENCY], sizeof(v[0]), "%.0f", s->mhz);
   snprintf(v[SYS_THREADS_PER_CORE], sizeof(v[0]), "%u",
            s->cores ? s->threads / s->cores : 1);
+  snprintf(v[SYS_HYPERVISOR], sizeof(v[0]), "%d", s->hypervisor);
   for (int i = 0; i < SYS_MAX; i++)
     e->system_values[i] = v[i];
 }

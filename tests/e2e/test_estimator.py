@@ -249,6 +249,22 @@ class Serving(unittest.TestCase):
         np.testing.assert_allclose(got["platform"], gbr_expected([48000.0], "Some Future CPU",
                                                                  "skylake"), rtol=0, atol=1e-6)
 
+    def test_vm_is_a_share_of_its_host(self):
+        """hypervisor 1: the VM's vCPUs' share of the typical host running at
+        the VM's utilization, as the embedded default model has it."""
+        host = fd.vm_host(FIT["rows"])
+        vm = ["", "intel", M5[2], "1", "1", "2", "8", "2500", "2", "1"]
+        busy = [1000.0, 0.0]  # one of two vCPUs busy: u = 0.5
+        got = self.sidecar.ask({**request([[busy[0], 0, 0, 0, 0], [0.0] * 5], system=vm),
+                                "system_features": SYSTEM_FEATURES + ["hypervisor"]})
+        row = {"chips": 2.0, "cores": host["cores"], "threads": host["threads"],
+               "memory_gb": host["memory_gb"], "cpu_mhz": 2500.0, "arch": fd.architecture(M5[2])}
+        curve = te.predict(FIT["model"], [row], FIT["archs"])[0]
+        want = 2 / host["threads"] * np.interp([0.5, 0.0], fd.LEVELS, np.maximum.accumulate(curve))
+        np.testing.assert_allclose(got["powers"]["platform"], want, rtol=1e-9, atol=1e-9)
+        print("a 2-vCPU VM at half load: %.2f W, idle %.2f W (host of %d threads)"
+              % (*got["powers"]["platform"], host["threads"]), flush=True)
+
     def test_kepler_weight_files(self):
         a = self.sidecar.ask(request([[95877.0, 0, 0, 0, 0], [0.0] * 5], source="rapl-sysfs"))
         self.assertEqual(set(a["powers"]), {"package", "core", "uncore", "dram"})

@@ -168,6 +168,9 @@ class PluginTest(unittest.TestCase):
             if time.monotonic() > deadline:
                 self.fail("awaited 6 node samples after %.3f; saw %s" % (samples[0][0], ep))
             time.sleep(0.02)
+        # The last row may have been written after the last sample above:
+        # one more, taken after it, brackets it.
+        samples.append((time.time(), h.proc_cpu_ms(pid)))
         ta, tb = ep[0], ep[-1]
         Ta, Tb = float(ta), float(tb)
         self.cd.assert_alive()

@@ -6,6 +6,7 @@
  * recovery, stop while the server hangs). */
 #define _GNU_SOURCE /* asprintf, strcasestr */
 #include "model_refresh.h"
+#include "component_total.h"
 #include "model_server_client.h"
 
 #include <arpa/inet.h>
@@ -569,6 +570,7 @@ static int db_loaded;
 
 /* A model-db weight file as a server sends it: plus model_name, mae and
  * machine_spec; it loads as model_load_file loads the file. */
+static int refused_db_files; /* implausible on the test machine */
 static int check_db_file(const char *path, const struct stat *sb, int flag,
                          struct FTW *ftw) {
   (void)sb, (void)ftw;
@@ -592,9 +594,22 @@ static int check_db_file(const char *path, const struct stat *sb, int flag,
   const char *body = json_object_to_json_string(root);
   struct machine_spec spec = m5_metal();
   enum model_output out = model_output_type(file);
-  ck_assert_msg(model_server_load(body, strlen(body), "answer", out, &spec,
-                                  &got, err, sizeof err) == 0,
-                "%s: %s", path, err);
+  if (model_server_load(body, strlen(body), "answer", out, &spec, &got, err,
+                        sizeof err)) {
+    /* Refused only as implausible here, and rightly: v0.6's scale of
+     * bpf_cpu_time_us extrapolates to hundreds of kW on 96 threads. */
+    double busy[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = 96000};
+    struct model_output_w w;
+    model_predict_node(file, busy, &w);
+    ck_assert_msg(strstr(err, "with every CPU busy on this machine") &&
+                      component_total(w.present, w.absolute) > 10600,
+                  "%s: %s", path, err);
+    refused_db_files++;
+    json_object_put(root);
+    free(name);
+    model_free(file);
+    return 0;
+  }
   ck_assert_str_eq(model_name(got), name);
   ck_assert_double_eq(model_mae_watts(got), 7.25);
   ck_assert_int_eq(model_output_type(got), out);
@@ -623,9 +638,12 @@ static int check_db_file(const char *path, const struct stat *sb, int flag,
 START_TEST(test_load_model_db) {
   if (!have_shared_data())
     return;
-  db_loaded = 0;
+  db_loaded = refused_db_files = 0;
   ck_assert_int_eq(nftw(shared_db, check_db_file, 16, FTW_PHYS), 0);
-  ck_assert_int_ge(db_loaded, 8); /* the files test_model_kepler_json reads */
+  /* the 8 files test_model_kepler_json reads; only the v0.6 one refused */
+  ck_assert_int_ge(db_loaded, 7);
+  ck_assert_int_le(refused_db_files, 1);
+  ck_assert_int_ge(db_loaded + refused_db_files, 8);
 }
 END_TEST
 
@@ -683,6 +701,17 @@ START_TEST(test_load_refuses) {
        "finite"},
       {"{\"model_name\": \"SGDRegressorTrainer_0\", \"gpu\": {}}",
        "not one of"},
+      /* 0 W everywhere, and a megawatt at full usage on a 96-thread host
+       * (the bound is 100 W a thread + 1 kW) */
+      {"{\"model_name\": \"SGDRegressorTrainer_0\", \"package\": "
+       "{\"All_Weights\": {\"Bias_Weight\": 0, \"Numerical_Variables\": "
+       "{}}}}",
+       "gives 0 W with every CPU busy on this machine, not within (0, 10600] "
+       "W"},
+      {"{\"model_name\": \"SGDRegressorTrainer_0\", \"package\": "
+       "{\"All_Weights\": {\"Bias_Weight\": 100, \"Numerical_Variables\": "
+       "{\"bpf_cpu_time_ms\": {\"scale\": 96000, \"weight\": 1e6}}}}}",
+       "gives 1.0001e+06 W with every CPU busy"},
   };
   struct machine_spec spec = m5_metal();
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -869,8 +898,6 @@ static void fixture_init(struct fixture *f, enum mode mode, const char *body,
   log_reset();
   f->dir = tmpdir_new();
   ck_assert_int_ge(asprintf(&f->cache, "%s/model.json", f->dir), 0);
-  if (cache_text)
-    write_text(f->cache, cache_text);
   f->srv = srv_start(mode, body);
   f->url = srv_url(f->srv, "");
   f->o.server = options(f->url);
@@ -879,6 +906,20 @@ static void fixture_init(struct fixture *f, enum mode mode, const char *body,
   f->o.cache_file = f->cache;
   memcpy(f->o.have, have_bpf, sizeof f->o.have);
   f->o.spec = m5_metal();
+  if (cache_text) {
+    /* As the refresher writes it: the answer, and beside it what it
+     * answers (the URL and the request). */
+    char *request =
+             model_server_request_json(&f->o.server, f->o.have, &f->o.spec),
+         *asked, *asked_file;
+    ck_assert_int_ge(asprintf(&asked, "%s\n%s\n", f->url, request), 0);
+    ck_assert_int_ge(asprintf(&asked_file, "%s.request", f->cache), 0);
+    write_text(asked_file, asked);
+    write_text(f->cache, cache_text);
+    free(request);
+    free(asked);
+    free(asked_file);
+  }
 }
 
 static void fixture_start(struct fixture *f) {
@@ -1013,6 +1054,23 @@ START_TEST(test_refresh_outage) {
 }
 END_TEST
 
+/* A cache made for another request (here another source) is not offered:
+ * a model for what this plugin no longer asks would serve for ever. */
+START_TEST(test_refresh_cache_for_another_request) {
+  char *cached = answer(111);
+  struct fixture f;
+  fixture_init(&f, M_HANG, NULL, cached);
+  f.o.server.source = "acpi";
+  f.o.server.timeout_ms = 60000;
+  fixture_start(&f);
+  ck_assert_ptr_null(model_refresh_take(f.r));
+  ck_assert(log_has("was made for another server, source or feature set"));
+  ck_assert_int_eq(logged(KLOG_WARNING), 0);
+  fixture_free(&f);
+  free(cached);
+}
+END_TEST
+
 /* A corrupt cache is a WARNING naming it and is not offered. */
 START_TEST(test_refresh_corrupt_cache) {
   struct fixture f;
@@ -1038,7 +1096,8 @@ START_TEST(test_refresh_cache_dir_missing) {
   ck_assert(eventually(took_model, &f, 10));
   ck_assert(asked(&f, 3));
   ck_assert_int_eq(logged(KLOG_WARNING), 1);
-  ck_assert(log_has("none/model.json: cannot create a temporary file"));
+  ck_assert(log_has("none/model.json"));
+  ck_assert(log_has("cannot create a temporary file"));
   fixture_free(&f);
   free(model);
 }
@@ -1077,6 +1136,7 @@ static Suite *model_server_suite(void) {
   tcase_add_test(tr, test_refresh_fetches);
   tcase_add_test(tr, test_refresh_outage);
   tcase_add_test(tr, test_refresh_corrupt_cache);
+  tcase_add_test(tr, test_refresh_cache_for_another_request);
   tcase_add_test(tr, test_refresh_cache_dir_missing);
   tcase_add_test(tr, test_refresh_start_errors);
   suite_add_tcase(s, tr);
