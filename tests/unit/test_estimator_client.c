@@ -1,37 +1,26 @@
 /* estimator_client: the request and answer as JSON (checked with json-c
  * here), and whole exchanges over real unix sockets with a scripted server
- * thread: correct answers, silence, garbage, bad values, oversize, early
- * closes and nobody listening. A thread rather than a child process: the
- * test sees what it received directly, nothing is left to reap, and it
- * works the same under CK_FORK=no (valgrind). */
+ * thread (sidecar_server.h): correct answers, silence, garbage, bad values,
+ * oversize, early closes and nobody listening. */
 #define _GNU_SOURCE /* MSG_NOSIGNAL, SOCK_CLOEXEC */
 #include "estimator_client.h"
 
 #include <check.h>
-#include <errno.h>
 #include <float.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "sidecar_server.h"
 #include "testutil.h"
 
 #define NROWS 3
 #define NMETRICS 2
-/* How long a server thread waits for anything before giving up, so that a
- * broken client fails a test instead of hanging it. */
-#define SERVER_PATIENCE_MS 3000
 
 static const char *const metrics[NMETRICS] = {"bpf_cpu_time_ms",
                                               "bpf_page_cache_hit"};
@@ -60,173 +49,7 @@ static struct estimator_request request(void) {
   "{\"powers\": {\"package\": [12.345678901234567, 0, 3], "                    \
   "\"dram\": [1e-3, 2.5, 7]}, \"msg\": \"\", \"core_ratio\": 0.5}"
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-/* --- The scripted server ------------------------------------------------ */
-
-enum read_mode {
-  READ_KEPLER, /* until the bytes end with '}', as Kepler's server */
-  READ_EOF,    /* until the client shuts down its side */
-  READ_NONE,   /* nothing */
-};
-
-struct server {
-  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-  int lfd;
-  pthread_t thread;
-  bool started;
-  /* The script. */
-  bool accept;         /* false: listen, never accept */
-  enum read_mode read; /* how the request is read */
-  const char *answer;  /* NULL: none */
-  size_t answer_len;   /* 0: strlen(answer) */
-  int pieces;          /* the answer in this many writes, 30 ms apart */
-  bool wait_for_close; /* after answering, stay until the client closes */
-  /* What happened. */
-  char *request;
-  size_t request_len;
-};
-
-static char base_dir[] = "/tmp/test_estimator_client.XXXXXX";
-static int sockets_made;
-
-static void make_base_dir(void) {
-  ck_assert_ptr_nonnull(mkdtemp(base_dir));
-}
-
-static int remove_one(const char *path, const struct stat *sb, int flag,
-                      struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static void remove_base_dir(void) {
-  nftw(base_dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A socket path in the base directory, unique per process (CK_FORK) and
- * per call (CK_FORK=no). */
-static void fresh_path(char *out, size_t len) {
-  snprintf(out, len, "%s/%d-%d.sock", base_dir, (int)getpid(), ++sockets_made);
-}
-
-/* Polls fd for `events` up to the server's patience; false on timeout. */
-static bool server_wait(int fd, short events) {
-  struct pollfd p = {.fd = fd, .events = events};
-  int n;
-  while ((n = poll(&p, 1, SERVER_PATIENCE_MS)) < 0 && errno == EINTR)
-    ;
-  return n > 0;
-}
-
-static bool ends_with_brace(const char *buf, size_t len) {
-  while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
-    len--;
-  return len > 0 && buf[len - 1] == '}';
-}
-
-static void server_read(struct server *s, int fd) {
-  size_t cap = 0;
-  for (;;) {
-    if (s->request_len + 4096 + 1 > cap) {
-      cap = 2 * cap + 8192;
-      s->request = realloc(s->request, cap);
-    }
-    if (!server_wait(fd, POLLIN))
-      return;
-    ssize_t n = recv(fd, s->request + s->request_len, 4096, 0);
-    if (n <= 0)
-      return;
-    s->request_len += (size_t)n;
-    s->request[s->request_len] = '\0';
-    if (s->read == READ_KEPLER && ends_with_brace(s->request, s->request_len))
-      return;
-  }
-}
-
-static void server_send(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    /* MSG_NOSIGNAL: the client may have gone (the oversize test). */
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-    if (n <= 0)
-      return;
-    buf += n;
-    len -= (size_t)n;
-  }
-}
-
-/* Until the client closes: not its shutdown(SHUT_WR) after the request
- * (an EOF to recv), but its close (POLLHUP). */
-static void wait_for_close(int fd) {
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  for (;;) {
-    int n = poll(&p, 1, SERVER_PATIENCE_MS);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || (p.revents & (POLLHUP | POLLERR)))
-      return;
-    char sink[4096];
-    if (recv(fd, sink, sizeof sink, 0) <= 0)
-      p.events = 0; /* half closed: only the hang-up is left to see */
-  }
-}
-
-static void *server_run(void *arg) {
-  struct server *s = arg;
-  if (!s->accept || !server_wait(s->lfd, POLLIN))
-    return NULL;
-  int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  if (s->read != READ_NONE)
-    server_read(s, fd);
-  if (s->answer) {
-    size_t len = s->answer_len ? s->answer_len : strlen(s->answer);
-    int pieces = s->pieces > 0 ? s->pieces : 1;
-    for (int i = 0; i < pieces; i++) {
-      size_t from = len * i / pieces, to = len * (i + 1) / pieces;
-      if (i > 0)
-        poll(NULL, 0, 30);
-      server_send(fd, s->answer + from, to - from);
-    }
-  }
-  if (s->wait_for_close)
-    wait_for_close(fd);
-  close(fd);
-  return NULL;
-}
-
-/* Binds and listens; starts the thread unless `listen_only`. */
-static void server_start(struct server *s, int backlog) {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  fresh_path(s->path, sizeof s->path);
-  memcpy(addr.sun_path, s->path, strlen(s->path) + 1);
-  s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_ge(s->lfd, 0);
-  ck_assert_int_eq(bind(s->lfd, (struct sockaddr *)&addr, sizeof addr), 0);
-  ck_assert_int_eq(listen(s->lfd, backlog), 0);
-  ck_assert_int_eq(pthread_create(&s->thread, NULL, server_run, s), 0);
-  s->started = true;
-}
-
-/* Waits for the thread, after which s->request is safe to read. */
-static void server_join(struct server *s) {
-  if (s->started)
-    pthread_join(s->thread, NULL);
-  s->started = false;
-}
-
-static void server_stop(struct server *s) {
-  server_join(s);
-  close(s->lfd);
-  unlink(s->path);
-  free(s->request);
-  s->request = NULL;
-}
+/* --- Calls against the scripted server (sidecar_server.h) ------------- */
 
 /* One call against the server; elapsed time in *ms. */
 struct result {
