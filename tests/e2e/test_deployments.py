@@ -631,5 +631,36 @@ class OnlineTraining(unittest.TestCase):
                                          rows[-1][1], test_meters.PACKAGE_W), flush=True)
 
 
+class ConfigErrors(unittest.TestCase):
+    """A bad value of a deployment option stops the start with an error that
+    names the option, as collectd does for every plugin's options."""
+
+    CASES = [
+        ('EstimatorSocket ""', "EstimatorSocket must be a unix socket path of 1 to 107 bytes"),
+        ('EstimatorSocket "/%s"' % ("s" * 120), "EstimatorSocket must be a unix socket path"),
+        ("EstimatorTimeout 0", "EstimatorTimeout takes seconds from 0.001 to 10, not 0"),
+        ('ModelServer "ftp://models.example"', "ModelServer must be an http:// or https:// URL"),
+        ('ModelServerCA "/nonexistent/ca.pem"', 'ModelServerCA "/nonexistent/ca.pem": No such file'),
+        ("ModelRefresh 0.5", "ModelRefresh takes seconds from 1 to"),
+        ('ModelSource "RAPL sysfs"', "ModelSource must be an energy source name"),
+        ('TrainedModelFile "/var/lib/collectd/trained.json"',
+         "the file name must be LinearRegressionTrainer_<n>.json"),
+        ("TrainedModelInterval 0", "TrainedModelInterval must be 1 or more intervals, not 0"),
+    ]
+
+    def test_bad_values(self):
+        for option, error in self.CASES:
+            cd = h.Collectd(name="badconf", kepler_config="  " + option)
+            h.register_cleanup(cd.cleanup)
+            cd.start()
+            h.wait_for("collectd to refuse %s" % option, lambda: not cd.alive(),
+                       seen=lambda: cd.log_tail())
+            errors = [m for sev, m in cd.log_entries() if sev == "error" and "kepler" in m]
+            self.assertTrue(any(error in m for m in errors), "%s: %r" % (option, errors))
+            cd.cleanup()
+        print("config: %d bad values, each refused naming its option, e.g. %r"
+              % (len(self.CASES), errors[0]), flush=True)
+
+
 if __name__ == "__main__":
     h.run_tests()
