@@ -16,7 +16,10 @@ sleeper / churn processes from bench/kepler-bench-load.
      `processes` plugin tracking all of them;
   4. collectd's resident memory with each, and without either;
   5. process churn: per-interval cost, and whether the kernel map and the
-     plugin's table return to their size before the churn.
+     plugin's table return to their size before the churn;
+  6. node power from the estimator sidecar (estimator/kepler-estimator on
+     its tree model): one exchange's wall time, which the read waits for,
+     and the read thread's CPU with the sidecar against the local model.
 
 Per-read CPU comes from the reader thread's schedstat (ns): the thread is
 idle between reads, so each burst of CPU time is one read.
@@ -527,6 +530,64 @@ def phase_churn(args, work, table):
 
 
 # ----------------------------------------------------------------------- main
+def phase_sidecar(args, work, table):
+    print("6. node power from the estimator sidecar", flush=True)
+    sock = os.path.join(work, "estimator.sock")
+    side = subprocess.Popen(["/usr/bin/python3", args.estimator, "--socket", sock,
+                             "--model", args.estimator_model],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for("the sidecar's socket", lambda: os.path.exists(sock), 60)
+        # The exchange the plugin makes each interval, as its client makes it:
+        # the node row and the idle row of a 2-socket host.
+        request = json.dumps({
+            "metrics": ["bpf_cpu_time_ms", "bpf_net_rx_irq", "bpf_net_tx_irq", "bpf_block_irq"],
+            "values": [[32000.0, 10.0, 10.0, 5.0], [0.0, 0.0, 0.0, 0.0]],
+            "output_type": "AbsPower", "source": "acpi", "trainer_name": "", "filter": "",
+            "system_features": ["cpu_architecture", "vendor", "processor", "cores", "chips",
+                                "threads", "memory", "frequency", "threads_per_core",
+                                "hypervisor"],
+            "system_values": ["", "GenuineIntel", "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz",
+                              "40", "2", "80", "377", "2100", "2", "0"]}).encode()
+        wall = []
+        for _ in range(args.exchanges):
+            t0 = time.perf_counter()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.connect(sock)
+                c.sendall(request)
+                c.shutdown(socket.SHUT_WR)
+                answer = b""
+                while chunk := c.recv(65536):
+                    answer += chunk
+            wall.append((time.perf_counter() - t0) * 1e3)
+            if "platform" not in json.loads(answer)["powers"]:
+                die("the sidecar did not answer: %r" % answer[:200])
+        table.add("sidecar exchange, wall time (the read waits for it)", wall, "ms",
+                  "<= 50 (EstimatorTimeout 200)", statistics.median(wall) <= 50, fmt="%.2f")
+        reads = {}
+        for name, conf in (("model", KEPLER_CONF),
+                           ("sidecar", KEPLER_CONF + '\n<Plugin kepler>\n  EstimatorSocket "%s"\n'
+                            '  ModelSource "acpi"\n</Plugin>' % sock)):
+            d = Daemon(args, work, "sidecar_" + name, conf, ["kepler"])
+            try:
+                costs, _ = read_bursts(d, args.interval, args.warmup, args.reads)
+                if name == "sidecar" and d.getval("kepler_node/gauge-power_source_estimator") != 1:
+                    die("the plugin did not use the sidecar; log: %s/log" % d.dir)
+            finally:
+                d.stop()
+            reads[name] = [c / 1e6 for c in costs]
+        table.add("read CPU per interval, node power from the sidecar", reads["sidecar"], "ms",
+                  fmt="%.3f")
+        table.add("read CPU per interval, node power from the local model", reads["model"], "ms",
+                  fmt="%.3f")
+        extra = statistics.median(reads["sidecar"]) - statistics.median(reads["model"])
+        table.add("read CPU per interval, sidecar minus local model", [extra], "ms", "<= 1",
+                  extra <= 1, fmt="%.3f")
+    finally:
+        side.terminate()
+        side.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--plugin", required=True, help="built kepler.so")
@@ -545,7 +606,10 @@ def main():
                     help="each sleeper wakes once per this many seconds")
     ap.add_argument("--churn-rate", type=int, default=500)
     ap.add_argument("--churn-seconds", type=int, default=60)
-    ap.add_argument("--phases", default="1,2,3,5", help="which phases to run")
+    ap.add_argument("--estimator", help="estimator/kepler-estimator (phase 6)")
+    ap.add_argument("--estimator-model", help="its model, estimator/specpower-gbr.json")
+    ap.add_argument("--exchanges", type=int, default=200, help="sidecar exchanges timed")
+    ap.add_argument("--phases", default="1,2,3,5,6", help="which phases to run")
     args = ap.parse_args()
     args.counts = [int(c) for c in args.counts.split(",")]
     phases = set(args.phases.split(","))
@@ -579,6 +643,10 @@ def main():
             f.write("1")
         if "5" in phases:
             phase_churn(args, work, table)
+        if "6" in phases:
+            if not (args.estimator and args.estimator_model):
+                die("phase 6 needs --estimator and --estimator-model")
+            phase_sidecar(args, work, table)
     finally:
         with open(STATS_SYSCTL, "w") as f:
             f.write(stats_was)
