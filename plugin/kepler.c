@@ -22,6 +22,7 @@ static struct {
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   char *model_source;
   char *estimator_socket;
+  bool estimator; /* Estimator true, or an EstimatorSocket given */
   char *model_server_url;
   char *model_server_ca;
   char *model_cache_file;
@@ -312,6 +313,7 @@ static int config_estimator_socket(oconfig_item_t *ci) {
   if (cf_util_get_string(ci, &kepler.estimator_socket))
     return -1;
   size_t n = strlen(kepler.estimator_socket);
+  kepler.estimator = true;
   if (n == 0 || n > 107) {
     ERROR(PLUGIN_NAME ": EstimatorSocket must be a unix socket path of 1 to "
                       "107 bytes, not %zu",
@@ -384,6 +386,8 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = cf_util_get_boolean(child, &kepler.report_containers);
     else if (strcasecmp(child->key, "ModelSource") == 0)
       rc = config_model_source(child);
+    else if (strcasecmp(child->key, "Estimator") == 0)
+      rc = cf_util_get_boolean(child, &kepler.estimator);
     else if (strcasecmp(child->key, "EstimatorSocket") == 0)
       rc = config_estimator_socket(child);
     else if (strcasecmp(child->key, "EstimatorTimeout") == 0)
@@ -435,7 +439,11 @@ static int kepler_init(void) {
   kepler.opt.external_platform = kepler.platform_meter != NULL;
   if (kepler.model_source)
     kepler.opt.model_source = kepler.model_source;
-  kepler.opt.estimator_socket = kepler.estimator_socket;
+  /* Kepler's sidecar listens on /tmp/estimator.sock unless told. */
+  if (kepler.estimator)
+    kepler.opt.estimator_socket = kepler.estimator_socket
+                                      ? kepler.estimator_socket
+                                      : "/tmp/estimator.sock";
   kepler.opt.model_server_url = kepler.model_server_url;
   kepler.opt.model_server_ca = kepler.model_server_ca;
   /* ModelCache "": no cache. */

@@ -173,7 +173,7 @@ static int open_models(struct kepler_core *k, char *err, size_t errlen) {
       .spec = k->spec,
   };
   memcpy(eo.have, k->available, sizeof(eo.have));
-  if (node_estimator_open(&eo, &k->estimator, err, errlen))
+  if (node_estimator_open(&eo, k->model, &k->estimator, err, errlen))
     return -1;
   if (o->model_server_url) {
     struct model_refresh_options ro = {

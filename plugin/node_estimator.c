@@ -75,7 +75,7 @@ static int ask(struct node_estimator *e, const struct power_model *m,
   double values[2 * FEATURE_MAX] = {0};
   for (size_t i = 0; x && i < e->nmetrics; i++)
     values[i] = x[e->metric_feature[i]];
-  const char *arch = m ? model_cpu_architecture(m) : "";
+  const char *arch = model_cpu_architecture(m);
   snprintf(e->system_text[SYS_ARCH], sizeof(e->system_text[0]), "%s", arch);
   struct estimator_request rq = {
       .output_type = "AbsPower",
@@ -100,11 +100,12 @@ static void outage(struct node_estimator *e, const char *why,
     kepler_log(KLOG_WARNING,
                "kepler: %s; estimating node power with the local model "
                "\"%s\" until the sidecar answers",
-               why, m ? model_name(m) : "?");
+               why, model_name(m));
   e->failing = true;
 }
 
 int node_estimator_open(const struct node_estimator_options *o,
+                        const struct power_model *m,
                         struct node_estimator **out, char *err, size_t errlen) {
   struct node_estimator *e = calloc(1, sizeof(*e));
   if (!e || (o->socket_path && !(e->socket_path = strdup(o->socket_path)))) {
@@ -125,8 +126,8 @@ int node_estimator_open(const struct node_estimator_options *o,
     bool present[COMPONENT_MAX];
     double watts[COMPONENT_MAX * 2], ratio;
     char why[512];
-    if (ask(e, NULL, NULL, 1, present, watts, &ratio, why, sizeof(why)))
-      outage(e, why, NULL);
+    if (ask(e, m, NULL, 1, present, watts, &ratio, why, sizeof(why)))
+      outage(e, why, m);
     else
       kepler_log(KLOG_INFO,
                  "kepler: estimator sidecar at %s answers; it estimates node "

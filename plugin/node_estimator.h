@@ -24,9 +24,10 @@ struct node_estimator_options {
 struct node_estimator;
 
 /* Ask the sidecar once with an all-zero row (Kepler's health check); a
- * failure is the first outage's WARNING, not an error. -1 only when out of
- * memory. */
+ * failure is the first outage's WARNING (naming m, the local model that
+ * covers), not an error. -1 only when out of memory. */
 int node_estimator_open(const struct node_estimator_options *o,
+                        const struct power_model *m,
                         struct node_estimator **out, char *err, size_t errlen);
 /* Node power at per-second features x: the sidecar's answer with Kepler's
  * node semantics (idle = its answer at zero usage), else model m's. Returns

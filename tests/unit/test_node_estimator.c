@@ -101,7 +101,8 @@ static struct node_estimator *open_estimator(const char *socket_path,
   struct node_estimator_options o = options(socket_path, timeout_ms);
   struct node_estimator *e = NULL;
   char err[256] = "";
-  ck_assert_msg(node_estimator_open(&o, &e, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(node_estimator_open(&o, model, &e, err, sizeof err) == 0, "%s",
+                err);
   ck_assert_ptr_nonnull(e);
   return e;
 }
@@ -462,7 +463,7 @@ START_TEST(test_request_follows_options) {
   listen_at(&hs, sock);
   struct node_estimator *e = NULL;
   char err[256];
-  ck_assert_int_eq(node_estimator_open(&o, &e, err, sizeof err), 0);
+  ck_assert_int_eq(node_estimator_open(&o, model, &e, err, sizeof err), 0);
   server_stop(&hs);
   struct served s =
       estimate_answered(e, sock, "{\"powers\":{\"platform\":[70,40]}}");
