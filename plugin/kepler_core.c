@@ -15,8 +15,8 @@
 #include "log.h"
 #include "machine.h"
 #include "model.h"
-#include "node_cpu.h"
 #include "model_refresh.h"
+#include "node_cpu.h"
 #include "node_estimator.h"
 #include "node_meter.h"
 #include "online_fit.h"
@@ -135,6 +135,13 @@ static void announce(const struct kepler_core *k) {
                "only while the meter gives no value",
                node_meter_name(k->meter), model_name(k->model), k->model_origin,
                error);
+  else if (k->opt.estimator_socket)
+    kepler_log(KLOG_INFO,
+               "kepler: node power source: estimator sidecar at %s (source "
+               "\"%s\"), no meter; model \"%s\" (%s; %s) for the intervals "
+               "it does not answer",
+               k->opt.estimator_socket, k->opt.model_source,
+               model_name(k->model), k->model_origin, error);
   else
     kepler_log(KLOG_INFO,
                "kepler: node power source: model \"%s\" (%s; %s; cpu "
