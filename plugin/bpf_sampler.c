@@ -41,7 +41,12 @@ struct bpf_sampler {
   int *perf_fds;          /* KEPLER_HW_MAX x ncpus, -1 where not open */
   struct cpu_state *cpus; /* per-CPU read buffer */
   struct inflight_slice *inflight; /* per CPU: the slice running */
-  struct pending_amount *pending;  /* per CPU, by key: see add_pending */
+  /* Per CPU: the state (seq_begin) and running time credited at the last
+   * sample: a slice still running has grown by at most the time since. */
+  struct {
+    uint64_t seq, ns;
+  } * credited;
+  struct pending_amount *pending; /* per CPU, by key: see add_pending */
   struct proc_sample *procs;
   size_t nprocs, cap;
   struct proc_key *batch_keys;
@@ -331,11 +336,12 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
   s->cpus = calloc(s->ncpus, sizeof(*s->cpus));
   s->cpus_again = calloc(s->ncpus, sizeof(*s->cpus_again));
   s->inflight = calloc(s->ncpus, sizeof(*s->inflight));
+  s->credited = calloc(s->ncpus, sizeof(*s->credited));
   s->pending = calloc(s->ncpus, sizeof(*s->pending));
   s->batch_keys = calloc(BATCH, sizeof(*s->batch_keys));
   s->batch_values = calloc(BATCH, sizeof(*s->batch_values));
-  if (!s->cpus || !s->cpus_again || !s->inflight || !s->pending ||
-      !s->batch_keys || !s->batch_values) {
+  if (!s->cpus || !s->cpus_again || !s->inflight || !s->credited ||
+      !s->pending || !s->batch_keys || !s->batch_values) {
     snprintf(err, errlen, "out of memory");
     sampler_close(s);
     return -1;
@@ -520,12 +526,17 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
    * runtime at switch-in; if it was switched out meanwhile, the slice is
    * pending now, and counted from there at the next sample. So read the
    * states again after the schedstat reads and credit only CPUs that did
-   * not switch in between, never more than the time since the last
-   * sample. */
-  uint64_t cap = node->mono_ns - s->last_mono_ns;
+   * not switch in between. The credit is the whole slice so far (the map
+   * gets the whole slice at its switch-out), so it may have grown since
+   * the last sample by at most the time since: a cap at that time alone
+   * would hold a slice longer than an interval back and let the next
+   * sample count the rest at once. */
+  uint64_t since = node->mono_ns - s->last_mono_ns;
   for (unsigned cpu = 0; cpu < s->ncpus; cpu++) {
     s->inflight[cpu].key = s->cpus[cpu].cur;
     uint64_t ns = running_since(&s->cpus[cpu]);
+    bool same_slice = s->credited[cpu].seq == s->cpus[cpu].seq_begin;
+    uint64_t cap = since + (same_slice ? s->credited[cpu].ns : 0);
     s->inflight[cpu].ns = ns < cap ? ns : cap;
   }
   __u32 zero = 0;
@@ -535,6 +546,8 @@ int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
     const struct cpu_state *b = &s->cpus_again[cpu];
     if (torn(b) || b->seq_begin != s->cpus[cpu].seq_begin)
       s->inflight[cpu].ns = 0; /* counted at its switch-out instead */
+    s->credited[cpu].seq = s->cpus[cpu].seq_begin;
+    s->credited[cpu].ns = s->inflight[cpu].ns;
   }
   s->last_mono_ns = node->mono_ns;
   node->window_ns = monotonic_ns() - s->last_before_ns;
@@ -568,6 +581,7 @@ void sampler_close(struct bpf_sampler *s) {
   free(s->cpus);
   free(s->cpus_again);
   free(s->inflight);
+  free(s->credited);
   free(s->pending);
   free(s->procs);
   free(s->batch_keys);
