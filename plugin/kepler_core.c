@@ -206,8 +206,17 @@ static int open_models(struct kepler_core *k, char *err, size_t errlen) {
     /* The cached model, at once; announce() warns of what it lacks. */
     adopt_refreshed_model(k, "model server's cache");
   }
+  /* Trained on Kepler's BPF and counter features only: its feature groups
+   * hold no softirq counts, and those, near 0 with rare bursts, give a few
+   * noisy meter readings weights that explode on another host's bursts. */
+  bool fit_features[FEATURE_MAX] = {false};
+  static const enum kepler_feature trained[] = {
+      FEATURE_CPU_TIME_MS, FEATURE_PAGE_CACHE_HIT, FEATURE_CPU_CYCLES,
+      FEATURE_CPU_INSTRUCTIONS, FEATURE_CACHE_MISS};
+  for (size_t i = 0; i < sizeof(trained) / sizeof(*trained); i++)
+    fit_features[trained[i]] = k->available[trained[i]];
   if (o->trained_model_file && k->meter &&
-      !(k->fit = online_fit_new(k->available, FIT_FORGETTING))) {
+      !(k->fit = online_fit_new(fit_features, FIT_FORGETTING))) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
