@@ -183,9 +183,7 @@ static int check_powers(json_object *powers, size_t nrows,
     int c = component_by_name(name);
     if (c < 0)
       return errmsg(err, errlen,
-                    "component \"%s\" is not one of package, core, uncore, "
-                    "dram, platform",
-                    name);
+                    "component \"%s\" is not one of " COMPONENT_NAMES, name);
     if (!json_object_is_type(arr, json_type_array))
       return errmsg(err, errlen, "component \"%s\" must be an array, got %s",
                     name, type_name(arr));

@@ -199,8 +199,7 @@ static int config_usage_metric(oconfig_item_t *ci) {
   const char *feat = ci->values[1].value.string;
   int c = component_by_name(comp), f = feature_by_name(feat);
   if (c < 0) {
-    ERROR(PLUGIN_NAME ": UsageMetric: \"%s\" is not one of package, core, "
-                      "uncore, dram, platform",
+    ERROR(PLUGIN_NAME ": UsageMetric: \"%s\" is not one of " COMPONENT_NAMES,
           comp);
     return -1;
   }

@@ -23,6 +23,8 @@ enum kepler_component {
 
 const char *component_name(enum kepler_component c);
 int component_by_name(const char *name); /* -1 if unknown */
+/* The names component_by_name knows, for error messages. */
+#define COMPONENT_NAMES "package, core, uncore, dram, platform"
 
 /* AbsPower: a component's power including its idle part. DynPower: only
  * the part above idle (Kepler's process-level models). */

@@ -314,9 +314,7 @@ static int parse_root(const struct jload *j, json_object *root,
         return -1;
     } else if (strcmp(key, "machine_spec") != 0) {
       /* machine_spec (a server's answer) is accepted and not used. */
-      return jfail(j, at,
-                   "component \"%s\" is not one of package, core, uncore, "
-                   "dram, platform",
+      return jfail(j, at, "component \"%s\" is not one of " COMPONENT_NAMES,
                    key);
     }
   }

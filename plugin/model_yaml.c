@@ -566,9 +566,7 @@ static int parse_components(struct parse *p, yaml_node_t *n,
       return fail(p, k, "component names must be strings");
     int c = component_by_name(name);
     if (c < 0)
-      return fail(p, k,
-                  "component \"%s\" is not one of package, core, uncore, "
-                  "dram, platform",
+      return fail(p, k, "component \"%s\" is not one of " COMPONENT_NAMES,
                   name);
     if (m->comp[c].present)
       return fail(p, k, "duplicate component \"%s\"", name);
