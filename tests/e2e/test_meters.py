@@ -103,11 +103,13 @@ class FakeRapl:
                 self._write()
 
     def staleness(self, t):
-        """How old the counters can have been when read at wall time t: the
-        gap between the writes around t (TICK, or more when this busy
-        machine runs the writer late)."""
+        """How old the counters can have been when read for the row at wall
+        time t: the gap between the writes around the read (TICK, or more
+        when this busy machine runs the writer late)."""
+        # The row's time is taken after the whole read; the meter was read
+        # some time before it: any gap of the half interval before counts.
         with self.lock:
-            after = [(w, dt) for w, dt in self.gaps if w >= t - 0.05]
+            after = [(w, dt) for w, dt in self.gaps if w >= t - h.INTERVAL / 2]
         around = [dt for w, dt in after if w <= t + 0.05] + [dt for _, dt in after[:1]]
         return max(around + [TICK])
 
