@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* In-kernel accounting for collectd-kepler.
+/* In-kernel accounting for collectd-kepler, on the kernel's own numbers.
  *
- * Per process (thread group) the programs keep cumulative counters: on-CPU
- * time, hardware counters, softirqs, page cache hits. User space reads the
- * map each interval and takes deltas; nothing is ever drained, so no slice is
- * lost between samples. A slice is the scheduler's own runtime of the task
- * since it was switched in on this CPU (per-CPU state): no clock read, which
- * costs more than the rest of the program in VMs. A CPU adds up the slices of
- * one process in its state and touches the map only when another process
- * runs there: a hash lookup costs more than the rest of sched_switch, and
- * most switches are between a process and idle or within one process. User
- * space adds what the CPUs hold pending to the counters it reads. */
+ * The kernel already keeps every task's CPU time exactly: se.sum_exec_runtime
+ * for a live task, signal->sum_sched_runtime for the released threads of its
+ * group (the numbers /proc reports). A task iterator reads them once per
+ * interval, so nothing runs on the context-switch path unless hardware
+ * counters need a read at each switch.
+ *
+ * Each task keeps in its local storage what it has reported; the iterator
+ * writes a record only for a task that moved since, with the deltas. A thread
+ * that exits hands what it has not reported to its group leader's storage
+ * (sched_process_exit); the leader reports it with the group's, and the
+ * process's final record goes through a ring buffer when the leader is freed
+ * (sched_process_free): by then every thread of the group has been released,
+ * so the record closes the process's account exactly. */
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -20,36 +23,49 @@
 #include "kepler_core.h"
 #include "kepler.h"
 
-#define E2BIG 7
+/* Set by user space before load: some hook counts events. Without, tasks
+ * carry CPU time only and the walk skips the counts. */
+const volatile bool counting = false;
+/* CLOCK_MONOTONIC ns before the programs were attached (task start times
+ * are on the same clock). */
+__u64 started_ns = 0;
+/* Set by user space for one read: the walk writes a record for every group
+ * leader, moved or not, so that processes whose final record was dropped are
+ * found gone. */
+bool full_walk = false;
 
-/* Switch-outs of other processes on a CPU before its pending process is
- * flushed and replaced: enough to keep a process that alternates with a
- * few others pending, few enough that a process gone from the CPU leaves
- * soon. */
-#define PEND_MISSES 8
+/* One task's account. Own amounts are the task's; the group's (leader only)
+ * are what its exited threads left. Each *_reported is what the records hold
+ * so far; only the iterator and the final record write them. */
+struct task_acct {
+  __u64 cpu_ns_reported;
+  __u64 count[KEPLER_COUNT_MAX]; /* written on the task's own CPU only */
+  __u64 count_reported[KEPLER_COUNT_MAX];
+  /* Runtime and events of exited threads not in a record at their exit
+   * (atomic: threads exit on any CPU). */
+  __u64 left_ns;
+  __u64 left_ns_reported;
+  __u64 left_count[KEPLER_COUNT_MAX];
+  __u64 left_count_reported[KEPLER_COUNT_MAX];
+  /* The group's threads' runtime at their sched_process_exit: what the
+   * kernel adds to signal->sum_sched_runtime beyond it, when it releases
+   * them, is the time they ran after the hook (their tails). */
+  __u64 exited_ns;
+  __u64 tail_reported;
+};
 
-/* Keeps clang from moving stores across it (struct cpu_state's seq). */
-#define barrier() asm volatile("" ::: "memory")
-
-/* Set by user space before load. */
-const volatile bool hw_counters = false;
-
-/* Preallocated: an allocation inside sched_switch, under the runqueue lock,
- * can deadlock before Linux 6.1's BPF allocator, and costs time on the hot
- * path anyway. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 32768); /* MaxProcesses */
-  __type(key, struct proc_key);
-  __type(value, struct proc_stats);
-} processes SEC(".maps");
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct task_acct);
+} task_accts SEC(".maps");
 
+/* Final records of processes; user space sizes it for the exit rate. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct cpu_state);
-} cpu_states SEC(".maps");
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 256 * 1024);
+} exits SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -57,6 +73,20 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } kepler_errors SEC(".maps");
+
+/* Per CPU: the hardware counters and their group's times at the last
+ * switch. */
+struct cpu_counters {
+  __u64 value[KEPLER_HW_COUNTERS];
+  __u64 enabled, running;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cpu_counters);
+} cpu_counters SEC(".maps");
 
 /* One perf event per CPU for each hardware counter (filled by user space). */
 #define HW_EVENT_MAP(name)                                                     \
@@ -72,270 +102,312 @@ HW_EVENT_MAP(hw_cache_misses);
 static __always_inline void count_error(__u32 which) {
   __u64 *n = bpf_map_lookup_elem(&kepler_errors, &which);
   if (n)
-    (*n)++;
+    __sync_fetch_and_add(n, 1);
 }
 
-static __always_inline void key_of(struct task_struct *task,
-                                   struct proc_key *key) {
-  key->tgid = task->tgid;
-  key->pad = 0;
-  key->start_ns = task->group_leader->start_time;
+static __always_inline struct task_acct *acct_of(struct task_struct *task) {
+  struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0,
+                                             BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!a)
+    count_error(KEPLER_ERR_NO_STORAGE);
+  return a;
 }
 
-/* The task's process entry, created on first sight. A new entry takes
- * cgroup_id, or with 0 the cgroup of `current`, which task then must be. */
-static __always_inline struct proc_stats *process_of(struct task_struct *task,
-                                                     const struct proc_key *key,
-                                                     __u64 cgroup_id) {
-  struct proc_stats *st = bpf_map_lookup_elem(&processes, key);
-  if (st)
-    return st;
-
-  struct proc_stats init = {};
+static __always_inline void fill_identity(struct task_record *r,
+                                          struct task_struct *task) {
   struct task_struct *leader = task->group_leader;
+  r->key.tgid = task->tgid;
+  r->key.start_ns = leader->start_time;
+  r->cgroup_id = leader->cgroups->dfl_cgrp->kn->id;
   if (task->flags & PF_KTHREAD)
-    init.flags |= PROC_KTHREAD;
-  bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), leader->comm);
-  /* Read once here; kepler_cgroup_attach follows moves. */
-  init.cgroup_id = cgroup_id ? cgroup_id : bpf_get_current_cgroup_id();
-  long err = bpf_map_update_elem(&processes, key, &init, BPF_NOEXIST);
-  if (err == -E2BIG) {
-    count_error(KEPLER_ERR_MAP_FULL);
-    return NULL;
-  }
-  st = bpf_map_lookup_elem(&processes, key);
-  /* A process whose first switch-out is its last one: its exit hook may
-   * have run before the entry existed. Checked after the insert, so a last
-   * thread exiting on another CPU meanwhile is seen by one of the two. */
-  if (st && task->signal->live.counter == 0)
-    st->flags |= PROC_EXITED;
-  return st;
+    r->flags |= RECORD_KTHREAD;
+  bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), leader->comm);
 }
 
-/* Counter increase on this CPU since the last switch, scaled by
- * enabled/running when the PMU multiplexes the event. */
-static __always_inline __u64 hw_delta(void *map, struct cpu_state *cs, int i) {
-  struct bpf_perf_event_value v;
-  if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+/* What a group leader's account holds for the group and has not reported:
+ * exited threads' leftovers and the released threads' tails. Values read
+ * go to *left_ns, left_count, *tail for the commit. */
+static __always_inline void group_unreported(struct task_struct *leader,
+                                             struct task_acct *a,
+                                             struct task_record *r,
+                                             __u64 *left_ns, __u64 *left_count,
+                                             __u64 *tail) {
+  *left_ns = a->left_ns;
+  r->cpu_ns += *left_ns - a->left_ns_reported;
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
+      left_count[i] = a->left_count[i];
+      r->count[i] += left_count[i] - a->left_count_reported[i];
+    }
+  }
+  /* The released runtime first, then the exit hooks' sum: a thread that
+   * exits and is released in between then lowers the tail for one read
+   * instead of raising it, and a tail is only reported when it grows. */
+  __u64 released = leader->signal->sum_sched_runtime;
+  asm volatile("" ::: "memory");
+  __u64 exited = a->exited_ns;
+  __u64 t = released > exited ? released - exited : 0;
+  *tail = t > a->tail_reported ? t : a->tail_reported;
+  r->cpu_ns += *tail - a->tail_reported;
+}
+
+static __always_inline void group_commit(struct task_acct *a, __u64 left_ns,
+                                         const __u64 *left_count, __u64 tail) {
+  a->left_ns_reported = left_ns;
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+      a->left_count_reported[i] = left_count[i];
+  }
+  a->tail_reported = tail;
+}
+
+static __always_inline bool record_moved(const struct task_record *r) {
+  __u64 any = r->cpu_ns;
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+      any |= r->count[i];
+  }
+  return any != 0;
+}
+
+/* One record per task that moved since its last one. A task being released
+ * is skipped: its process's final record covers it, and the RCU read section
+ * the program runs in keeps that record from being written before this
+ * program ends. An exiting task's own amounts go to its leader at its
+ * sched_process_exit, so they are skipped from PF_EXITING on. */
+SEC("iter/task")
+int kepler_iter_task(struct bpf_iter__task *ctx) {
+  struct task_struct *task = ctx->task;
+  if (!task || (task->exit_state & EXIT_DEAD))
+    return 0;
+  struct task_acct *a = acct_of(task);
+  if (!a)
+    return 0;
+
+  struct task_record r = {};
+  bool own = !(task->flags & PF_EXITING);
+  __u64 runtime = 0, count[KEPLER_COUNT_MAX] = {};
+  if (own) {
+    runtime = task->se.sum_exec_runtime;
+    if (runtime > a->cpu_ns_reported)
+      r.cpu_ns = runtime - a->cpu_ns_reported;
+    if (counting) {
+#pragma unroll
+      for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
+        count[i] = a->count[i];
+        r.count[i] = count[i] - a->count_reported[i];
+      }
+    }
+  }
+  bool leader = task->pid == task->tgid;
+  __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
+  if (leader)
+    group_unreported(task, a, &r, &left_ns, left_count, &tail);
+  if (!record_moved(&r) && !(leader && full_walk))
+    return 0;
+
+  fill_identity(&r, task);
+  /* A full buffer: the kernel shows this task again in the next read()
+   * chunk, so nothing is committed until the record is written. */
+  if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+    return 0;
+  if (own) {
+    if (runtime > a->cpu_ns_reported)
+      a->cpu_ns_reported = runtime;
+    if (counting) {
+#pragma unroll
+      for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+        a->count_reported[i] = count[i];
+    }
+  }
+  if (leader)
+    group_commit(a, left_ns, left_count, tail);
+  return 0;
+}
+
+/* A thread (or the leader) exits: what it has not reported goes to the
+ * leader's account, and its runtime so far to the leader's exited_ns. A
+ * thread without an account never reported anything: the kernel adds all
+ * its runtime to signal->sum_sched_runtime at its release, where the
+ * leader's tail finds it, so its exit costs one lookup. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kepler_thread_exit, struct task_struct *task) {
+  struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
+  if (!a)
+    return 0;
+  bool leader = task->pid == task->tgid;
+  struct task_acct *l = leader ? a : acct_of(task->group_leader);
+  if (!l)
+    return 0;
+  __u64 runtime = task->se.sum_exec_runtime;
+  __sync_fetch_and_add(&l->exited_ns, runtime);
+  if (runtime > a->cpu_ns_reported)
+    __sync_fetch_and_add(&l->left_ns, runtime - a->cpu_ns_reported);
+  if (!counting)
+    return 0;
+#pragma unroll
+  for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
+    __u64 c = a->count[i];
+    if (c != a->count_reported[i])
+      __sync_fetch_and_add(&l->left_count[i], c - a->count_reported[i]);
+    a->count_reported[i] = c;
+  }
+  return 0;
+}
+
+/* The group leader is freed, after the release of every thread of its group
+ * (itself last): signal->sum_sched_runtime holds them all, so this record
+ * closes the process's account. A leader without an account was never read:
+ * born after the plugin started (and gone between two reads), all of the
+ * group's runtime is in the record; born before, nothing of it was counted,
+ * nothing is. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(kepler_process_free, struct task_struct *task) {
+  /* Not a leader: a thread, or a leader replaced by an exec in another
+   * thread; their amounts went to the leader at their exit. */
+  if (task->pid != task->tgid)
+    return 0;
+  struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
+  struct task_record r = {.flags = RECORD_EXITED};
+  __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
+  if (a)
+    group_unreported(task, a, &r, &left_ns, left_count, &tail);
+  else if (task->start_time >= started_ns)
+    r.cpu_ns = task->signal->sum_sched_runtime;
+  else
+    return 0;
+  fill_identity(&r, task);
+  /* No wakeup: user space drains the buffer at its next read. */
+  if (bpf_ringbuf_output(&exits, &r, sizeof(r), BPF_RB_NO_WAKEUP))
+    count_error(KEPLER_ERR_EXIT_DROPPED);
+  else if (a)
+    group_commit(a, left_ns, left_count, tail);
+  return 0;
+}
+
+/* An exec in a thread other than the leader makes that thread the leader
+ * (de_thread): the old leader's account, with the group's leftovers, is
+ * gone, and every other thread is released. The new leader starts the
+ * group's account at the runtime released so far: those threads' time was
+ * reported, or was left with the old leader (at most one interval of it is
+ * lost). */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(kepler_process_exec, struct task_struct *task, int old_pid) {
+  if (old_pid == task->pid)
+    return 0;
+  struct task_acct *a = acct_of(task);
+  if (!a)
+    return 0;
+  __u64 released = task->signal->sum_sched_runtime;
+  a->exited_ns = released;
+  a->tail_reported = 0;
+  return 0;
+}
+
+/* A group member's counter, or its last value when the read fails. */
+static __always_inline __u64 member_read(void *map, __u64 last) {
+  __u64 v = bpf_perf_event_read(map, BPF_F_CURRENT_CPU);
+  /* Errors are small negative numbers; a counter never gets near them. */
+  if ((__s64)v < 0 && (__s64)v >= -4095) {
     count_error(KEPLER_ERR_HW_READ);
-    return 0;
+    return last;
   }
-  __u64 delta = v.counter - cs->hw_value[i];
-  __u64 enabled = v.enabled - cs->hw_enabled[i];
-  __u64 running = v.running - cs->hw_running[i];
-  bool first = cs->hw_enabled[i] == 0;
-  cs->hw_value[i] = v.counter;
-  cs->hw_enabled[i] = v.enabled;
-  cs->hw_running[i] = v.running;
-  if (first || running == 0)
-    return 0;
-  if (enabled != running) { /* scale by enabled/running, 16.16 fixed point */
-    __u64 ratio = (enabled << 16) / running;
-    delta = (delta >> 16) * ratio + (((delta & 0xffff) * ratio) >> 16);
-  }
-  return delta;
+  return v;
 }
 
-/* Adds CPU time and hardware counts to a process's entry. */
-static __always_inline void charge(struct proc_stats *st, __u64 ns,
-                                   const __u64 *hw) {
-  __sync_fetch_and_add(&st->cpu_ns, ns);
-  if (hw_counters) {
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_CYCLES], hw[KEPLER_HW_CYCLES]);
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_INSTRUCTIONS],
-                         hw[KEPLER_HW_INSTRUCTIONS]);
-    __sync_fetch_and_add(&st->hw[KEPLER_HW_CACHE_MISSES],
-                         hw[KEPLER_HW_CACHE_MISSES]);
-  }
-}
-
-/* Adds the CPU's pending slices to their process's entry. No entry: user
- * space reaped it, after counting what was pending then. */
-static __always_inline void flush_pending(struct cpu_state *cs) {
-  if (cs->pend.tgid == 0)
-    return;
-  struct proc_stats *st = bpf_map_lookup_elem(&processes, &cs->pend);
-  if (st)
-    charge(st, cs->pend_ns, cs->pend_hw);
-}
-
+/* Only with hardware counters: they need a read at each switch. The three
+ * events are one perf group, on the PMU together or not at all, so the
+ * leader's enabled/running scales all three (multiplexing): one timed read
+ * and two plain ones. Storage is never created here (an allocation under
+ * the runqueue lock can deadlock on older kernels): a task has it from its
+ * fork or the plugin's first read. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
              struct task_struct *next) {
   __u32 zero = 0;
-  struct cpu_state *cs = bpf_map_lookup_elem(&cpu_states, &zero);
-  if (!cs)
+  struct cpu_counters *c = bpf_map_lookup_elem(&cpu_counters, &zero);
+  if (!c)
     return 0;
-  cs->seq_begin++;
-  barrier();
-
-  __u64 hw[KEPLER_HW_MAX] = {};
-  if (hw_counters) {
-    hw[KEPLER_HW_CYCLES] = hw_delta(&hw_cycles, cs, KEPLER_HW_CYCLES);
-    hw[KEPLER_HW_INSTRUCTIONS] =
-        hw_delta(&hw_instructions, cs, KEPLER_HW_INSTRUCTIONS);
-    hw[KEPLER_HW_CACHE_MISSES] =
-        hw_delta(&hw_cache_misses, cs, KEPLER_HW_CACHE_MISSES);
-  }
-
-  int prev_tgid = prev->tgid;
-  if (prev_tgid != 0) { /* the idle task is not a process */
-    /* prev was `next` at the last switch on this CPU: its key and runtime
-     * then are known. Not so only for the first switch after loading. */
-    bool known = cs->cur_tid == (__u32)prev->pid;
-    struct proc_key key = cs->cur;
-    if (!known)
-      key_of(prev, &key);
-    __u64 runtime = prev->se.sum_exec_runtime;
-    __u64 slice =
-        known && runtime > cs->cur_runtime ? runtime - cs->cur_runtime : 0;
-    if (key.tgid == cs->pend.tgid && key.start_ns == cs->pend.start_ns) {
-      cs->pend_ns += slice;
-      if (hw_counters) {
-        cs->pend_hw[KEPLER_HW_CYCLES] += hw[KEPLER_HW_CYCLES];
-        cs->pend_hw[KEPLER_HW_INSTRUCTIONS] += hw[KEPLER_HW_INSTRUCTIONS];
-        cs->pend_hw[KEPLER_HW_CACHE_MISSES] += hw[KEPLER_HW_CACHE_MISSES];
-      }
-      cs->pend_misses = 0;
-    } else {
-      /* prev is still `current` here, as a new entry needs. */
-      struct proc_stats *st = process_of(prev, &key, 0);
-      if (cs->pend.tgid != 0 && cs->pend_misses < PEND_MISSES) {
-        /* The pending process ran here lately and likely will again (it
-         * alternates with prev): keep it pending, charge prev directly.
-         * Replacing it would cost a second lookup, to flush it. */
-        cs->pend_misses++;
-        if (st)
-          charge(st, slice, hw);
-      } else {
-        flush_pending(cs);
-        cs->pend_misses = 0;
-        /* The entry exists while its slices are pending, so user space
-         * sees them. */
-        if (st) {
-          cs->pend = key;
-          cs->pend_ns = slice;
-          cs->pend_hw[KEPLER_HW_CYCLES] = hw[KEPLER_HW_CYCLES];
-          cs->pend_hw[KEPLER_HW_INSTRUCTIONS] = hw[KEPLER_HW_INSTRUCTIONS];
-          cs->pend_hw[KEPLER_HW_CACHE_MISSES] = hw[KEPLER_HW_CACHE_MISSES];
-        } else { /* map full: dropped, and the next switch-out retries */
-          cs->pend.tgid = 0;
-          cs->pend.start_ns = 0;
-          cs->pend_ns = 0;
-        }
-      }
-    }
-  }
-
-  cs->cur_tid = next->pid;
-  cs->cur_runtime = next->se.sum_exec_runtime;
-  if (next->tgid == 0) {
-    cs->cur.tgid = 0;
-    cs->cur.start_ns = 0;
-  } else {
-    key_of(next, &cs->cur);
-  }
-  barrier();
-  cs->seq_end = cs->seq_begin;
-  return 0;
-}
-
-/* Only the last thread of a group marks the process as exited; its final
- * switch-out still lands in the entry, which user space reaps later. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(kepler_process_exit, struct task_struct *task) {
-  if (task->signal->live.counter != 0)
+  struct bpf_perf_event_value v;
+  if (bpf_perf_event_read_value(&hw_cycles, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+    count_error(KEPLER_ERR_HW_READ);
     return 0;
-  struct proc_key key;
-  key_of(task, &key);
-  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
-  if (st) /* no other writer of flags once the entry exists */
-    st->flags |= PROC_EXITED;
-  return 0;
-}
-
-/* A task moved to another cgroup (a container runtime places its init this
- * way). Moves in cgroup v1 hierarchies fire this too: only v2 ids count.
- * Created if missing: process_of may be creating the entry on the task's CPU
- * with the cgroup it read before the move, but then one of the two inserts
- * fails, and the write here comes after either. */
-SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(kepler_cgroup_attach, struct cgroup *dst_cgrp, const char *path,
-             struct task_struct *task) {
-  if (dst_cgrp->root->hierarchy_id != 0)
-    return 0;
-  __u64 id = dst_cgrp->kn->id;
-  struct proc_key key;
-  key_of(task, &key);
-  struct proc_stats *st = process_of(task, &key, id);
-  if (st)
-    st->cgroup_id = id;
-  return 0;
-}
-
-/* exec changes the command name; the process (and its key) stays. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(kepler_process_exec, struct task_struct *task) {
-  struct proc_key key;
-  key_of(task, &key);
-  struct proc_stats *st = bpf_map_lookup_elem(&processes, &key);
-  if (st) {
-    bpf_probe_read_kernel_str(st->comm, sizeof(st->comm), task->comm);
-    /* A usermode helper (modprobe...) carries PF_KTHREAD until its exec on
-     * kernels before 5.17: it is a process from here on. */
-    if (!(task->flags & PF_KTHREAD))
-      st->flags &= ~PROC_KTHREAD;
   }
+  __u64 now[KEPLER_HW_COUNTERS] = {
+      v.counter,
+      member_read(&hw_instructions, c->value[KEPLER_COUNT_INSTRUCTIONS]),
+      member_read(&hw_cache_misses, c->value[KEPLER_COUNT_CACHE_MISSES]),
+  };
+  __u64 enabled = v.enabled - c->enabled, running = v.running - c->running;
+  bool first = c->enabled == 0;
+  c->enabled = v.enabled;
+  c->running = v.running;
+  __u64 delta[KEPLER_HW_COUNTERS];
+#pragma unroll
+  for (int i = 0; i < KEPLER_HW_COUNTERS; i++) {
+    delta[i] = now[i] - c->value[i];
+    c->value[i] = now[i];
+  }
+  if (first || running == 0 || prev->pid == 0) /* idle is not a process */
+    return 0;
+  struct task_acct *a = bpf_task_storage_get(&task_accts, prev, 0, 0);
+  if (!a)
+    return 0;
+  /* enabled/running in 16.16 fixed point: 1.0 when not multiplexed */
+  __u64 ratio = (enabled << 16) / running;
+#pragma unroll
+  for (int i = 0; i < KEPLER_HW_COUNTERS; i++)
+    a->count[i] +=
+        (delta[i] >> 16) * ratio + (((delta[i] & 0xffff) * ratio) >> 16);
   return 0;
 }
 
-static __always_inline struct proc_stats *current_process(void) {
+/* Only with hardware counters: the child's account before its first switch. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(kepler_process_fork, struct task_struct *parent,
+             struct task_struct *child) {
+  acct_of(child);
+  return 0;
+}
+
+static __always_inline void count_current(int i) {
   struct task_struct *task = bpf_get_current_task_btf();
-  if (task->tgid == 0)
-    return NULL;
-  struct proc_key key;
-  key_of(task, &key);
-  return process_of(task, &key, 0);
+  if (task->pid == 0)
+    return;
+  struct task_acct *a = acct_of(task);
+  if (a)
+    a->count[i]++;
 }
 
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(kepler_softirq_entry, unsigned int vec) {
-  int i;
   switch (vec) {
   case KEPLER_SOFTIRQ_NET_TX:
-    i = KEPLER_IRQ_NET_TX;
+    count_current(KEPLER_COUNT_NET_TX);
     break;
   case KEPLER_SOFTIRQ_NET_RX:
-    i = KEPLER_IRQ_NET_RX;
+    count_current(KEPLER_COUNT_NET_RX);
     break;
   case KEPLER_SOFTIRQ_BLOCK:
-    i = KEPLER_IRQ_BLOCK;
+    count_current(KEPLER_COUNT_BLOCK);
     break;
-  default:
-    return 0;
   }
-  struct proc_stats *st = current_process();
-  if (st)
-    __sync_fetch_and_add(&st->softirq[i], 1);
   return 0;
-}
-
-static __always_inline void count_page_cache_hit(void) {
-  struct proc_stats *st = current_process();
-  if (st)
-    __sync_fetch_and_add(&st->page_cache_hit, 1);
 }
 
 /* User space retargets this to folio_mark_accessed where that exists. */
 SEC("fexit/mark_page_accessed")
 int BPF_PROG(kepler_page_accessed) {
-  count_page_cache_hit();
+  count_current(KEPLER_COUNT_PAGE_CACHE_HIT);
   return 0;
 }
 
 SEC("tp_btf/writeback_dirty_folio")
 int BPF_PROG(kepler_writeback_dirty) {
-  count_page_cache_hit();
+  count_current(KEPLER_COUNT_PAGE_CACHE_HIT);
   return 0;
 }
 

@@ -13,19 +13,18 @@
 #define KEPLER_SOFTIRQ_NET_RX 3
 #define KEPLER_SOFTIRQ_BLOCK 4
 
-enum kepler_hw_counter {
-  KEPLER_HW_CYCLES,
-  KEPLER_HW_INSTRUCTIONS,
-  KEPLER_HW_CACHE_MISSES,
-  KEPLER_HW_MAX,
+/* Event counts kept per task (task local storage). */
+enum kepler_count {
+  KEPLER_COUNT_CYCLES,
+  KEPLER_COUNT_INSTRUCTIONS,
+  KEPLER_COUNT_CACHE_MISSES,
+  KEPLER_COUNT_NET_TX,
+  KEPLER_COUNT_NET_RX,
+  KEPLER_COUNT_BLOCK,
+  KEPLER_COUNT_PAGE_CACHE_HIT,
+  KEPLER_COUNT_MAX,
 };
-
-enum kepler_softirq {
-  KEPLER_IRQ_NET_TX,
-  KEPLER_IRQ_NET_RX,
-  KEPLER_IRQ_BLOCK,
-  KEPLER_IRQ_MAX,
-};
+#define KEPLER_HW_COUNTERS 3 /* the first three counts: perf events */
 
 /* A process is its thread-group id plus the group leader's start time
  * (CLOCK_MONOTONIC ns): a reused pid is a different key, so it can never
@@ -36,57 +35,31 @@ struct proc_key {
   __u64 start_ns;
 };
 
-enum proc_flags {
-  PROC_KTHREAD = 1 << 0, /* kernel thread: reported in the `kernel` bucket */
-  PROC_EXITED = 1 << 1,  /* the last thread exited; user space reaps it */
+enum record_flags {
+  RECORD_KTHREAD = 1 << 0, /* kernel thread: reported in the `kernel` bucket */
+  RECORD_EXITED = 1 << 1,  /* the process's final record: it is gone */
 };
 
-/* Cumulative counters since the process was first seen. Never reset by the
- * BPF side: user space takes deltas, so no slice is lost between samples. */
-struct proc_stats {
+/* What one task added to its process since the task's last record: the
+ * iterator writes one per task that moved, the exit path one per process
+ * (RECORD_EXITED) with everything not reported before. Amounts are deltas,
+ * so user space only adds them up: a process's records sum to its CPU time
+ * and events, each counted once. */
+struct task_record {
+  struct proc_key key;
+  __u64 cgroup_id; /* the group leader's cgroup v2 id */
   __u64 cpu_ns;
-  __u64 hw[KEPLER_HW_MAX]; /* multiplexing-corrected */
-  __u64 softirq[KEPLER_IRQ_MAX];
-  __u64 page_cache_hit;
-  __u64 cgroup_id; /* cgroup v2 id */
+  __u64 count[KEPLER_COUNT_MAX];
   __u32 flags;
+  char comm[KEPLER_COMM_LEN]; /* the group leader's */
   __u32 pad;
-  char comm[KEPLER_COMM_LEN];
-};
-
-/* Per-CPU scheduler state: who was switched in last, and that task's
- * scheduler runtime then, so the slice it ran is known at its switch-out
- * without a clock read or a per-task hash lookup. And the slices of one
- * process not yet added to its map entry: a CPU that alternates between a
- * process and idle, or between threads of one process, touches no map.
- *
- * User space copies this while sched_switch writes it. The program bumps
- * seq_begin before it writes anything and sets seq_end = seq_begin after;
- * the kernel copies a per-CPU value in ascending 8-byte words, so seq_end
- * comes first and seq_begin last: a copy with seq_end == seq_begin saw no
- * write start before its end nor still running at its start. (The other
- * order misses a write that starts after the first word is copied and ends
- * after the last.) Store order relies on x86 TSO; the BPF side only keeps
- * the compiler from reordering. */
-struct cpu_state {
-  __u64 seq_end;       /* copied first */
-  struct proc_key cur; /* process switched in last; tgid 0: idle */
-  __u32 cur_tid;
-  __u32 pend_misses;    /* other processes switched out since pend last */
-  __u64 cur_runtime;    /* its se.sum_exec_runtime at switch-in (ns) */
-  struct proc_key pend; /* process of the pending slices; tgid 0: none */
-  __u64 pend_ns;
-  __u64 pend_hw[KEPLER_HW_MAX];
-  __u64 hw_value[KEPLER_HW_MAX];
-  __u64 hw_enabled[KEPLER_HW_MAX];
-  __u64 hw_running[KEPLER_HW_MAX];
-  __u64 seq_begin; /* copied last */
 };
 
 /* Per-CPU self-monitoring counters (index into the `kepler_errors` array). */
 enum kepler_error {
-  KEPLER_ERR_MAP_FULL, /* a new process could not be tracked */
-  KEPLER_ERR_HW_READ,  /* bpf_perf_event_read_value failed */
+  KEPLER_ERR_EXIT_DROPPED, /* an exit record found the ring buffer full */
+  KEPLER_ERR_HW_READ,      /* bpf_perf_event_read_value failed */
+  KEPLER_ERR_NO_STORAGE,   /* task storage could not be created */
   KEPLER_ERR_MAX,
 };
 

@@ -10,7 +10,11 @@
 #ifndef KEPLER_CORE_H
 #define KEPLER_CORE_H
 
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h, stable since 2.6 */
+/* include/linux/sched.h, stable since 2.6 */
+#define PF_EXITING 0x00000004 /* in do_exit(), set before sched_process_exit   \
+                               */
+#define PF_KTHREAD 0x00200000
+#define EXIT_DEAD 0x00000010 /* being released: the last state a task has */
 
 typedef struct {
   int counter;
@@ -18,34 +22,49 @@ typedef struct {
 
 struct signal_struct {
   atomic_t live; /* threads alive; 0 once the last one is in do_exit() */
+  /* Runtime of the group's released threads, added at each release. */
+  __u64 sum_sched_runtime;
 } __attribute__((preserve_access_index));
 
 struct sched_entity {
-  __u64 sum_exec_runtime; /* ns on CPU, updated before sched_switch fires */
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-  unsigned int flags;
-  struct sched_entity se;
-  int pid;
-  int tgid;
-  __u64 start_time; /* CLOCK_MONOTONIC ns */
-  struct task_struct *group_leader;
-  struct signal_struct *signal;
-  char comm[16];
+  /* ns on CPU, updated at every tick and switch of the task */
+  __u64 sum_exec_runtime;
 } __attribute__((preserve_access_index));
 
 struct kernfs_node {
   __u64 id; /* a cgroup's id (bpf_get_current_cgroup_id), u64 since 5.5 */
 } __attribute__((preserve_access_index));
 
-struct cgroup_root {
-  int hierarchy_id; /* 0: the cgroup v2 (default) hierarchy */
-} __attribute__((preserve_access_index));
-
 struct cgroup {
   struct kernfs_node *kn;
-  struct cgroup_root *root;
+} __attribute__((preserve_access_index));
+
+struct css_set {
+  struct cgroup *dfl_cgrp; /* the task's cgroup in the v2 hierarchy */
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+  unsigned int flags;
+  int exit_state;
+  struct sched_entity se;
+  int pid;
+  int tgid;
+  __u64 start_time; /* CLOCK_MONOTONIC ns */
+  struct task_struct *group_leader;
+  struct signal_struct *signal;
+  struct css_set *cgroups;
+  char comm[16];
+} __attribute__((preserve_access_index));
+
+struct seq_file;
+
+struct bpf_iter_meta {
+  struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__task {
+  struct bpf_iter_meta *meta;
+  struct task_struct *task;
 } __attribute__((preserve_access_index));
 
 #endif

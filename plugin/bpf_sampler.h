@@ -1,6 +1,6 @@
 /* User side of bpf/kepler.bpf.c: load and attach the programs, open the
- * per-CPU hardware counters, and read the cumulative per-process counters.
- * No collectd headers: shared by the plugin and the tests. */
+ * per-CPU hardware counters, and read what every process added since the
+ * last read. No collectd headers: shared by the plugin and the tests. */
 #ifndef KEPLER_BPF_SAMPLER_H
 #define KEPLER_BPF_SAMPLER_H
 
@@ -12,10 +12,13 @@
 #include "kepler.h"
 
 struct sampler_options {
-  unsigned max_processes; /* size of the in-kernel process map */
-  bool hw_counters;       /* try cycles/instructions/cache misses */
-  bool page_cache;        /* try the page cache hooks */
-  bool softirq;           /* count NET_TX, NET_RX, BLOCK softirqs */
+  bool hw_counters; /* try cycles/instructions/cache misses */
+  /* Testing only: software perf events (cpu-clock) stand in for the
+   * hardware counters, so their path runs where no PMU is. */
+  bool software_counters;
+  bool page_cache;   /* attach the page cache hooks */
+  bool softirq;      /* count NET_TX, NET_RX, BLOCK softirqs */
+  size_t ring_bytes; /* exit records' ring buffer: a power of 2 >= 4096 */
 };
 
 /* What this kernel and hardware actually provide. */
@@ -25,18 +28,6 @@ struct sampler_features {
   bool softirq;
 };
 
-struct proc_sample {
-  struct proc_key key;
-  struct proc_stats stats;
-};
-
-/* The slice a CPU is running right now, not yet in the map. (Slices a CPU
- * holds pending are already added to the samples' counters.) */
-struct inflight_slice {
-  struct proc_key key; /* tgid 0: the CPU is idle */
-  uint64_t ns;
-};
-
 struct node_sample {
   uint64_t mono_ns; /* CLOCK_MONOTONIC time of the sample */
   /* From the start of the previous sample's reads to the end of this one's:
@@ -44,9 +35,10 @@ struct node_sample {
    * whenever the (possibly preempted) reads took each value. Rates over it
    * can never exceed the CPUs there are. */
   uint64_t window_ns;
-  uint64_t errors[KEPLER_ERR_MAX];
-  const struct inflight_slice *inflight; /* ncpu_slots entries */
-  unsigned ncpu_slots;
+  uint64_t errors[KEPLER_ERR_MAX]; /* cumulative */
+  /* Every live process has a record in this sample (see
+   * sampler_request_full_walk). */
+  bool full_walk;
 };
 
 struct bpf_sampler;
@@ -56,12 +48,17 @@ struct bpf_sampler;
 int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
                  char *err, size_t errlen);
 const struct sampler_features *sampler_available(const struct bpf_sampler *s);
-/* Read every tracked process. The array stays valid until the next call. */
-int sampler_read(struct bpf_sampler *s, const struct proc_sample **procs,
-                 size_t *nprocs, struct node_sample *node);
-/* Drop a reaped (exited and reported) process from the kernel map: 0, or
- * -errno (-ENOENT: it was not there). */
-int sampler_forget(struct bpf_sampler *s, const struct proc_key *key);
+/* The hooks attached, for the start message ("iter/task, ..."). */
+const char *sampler_hooks(const struct bpf_sampler *s);
+/* What processes added since the last read: the final records of processes
+ * gone (RECORD_EXITED), then one record per task that moved; a process's
+ * records add up to its CPU time and events. The array stays valid until
+ * the next call. 0 or -errno. */
+int sampler_read(struct bpf_sampler *s, const struct task_record **records,
+                 size_t *nrecords, struct node_sample *node);
+/* Final records were lost: the next read writes a record for every live
+ * process, so the caller can drop those without one. */
+void sampler_request_full_walk(struct bpf_sampler *s);
 void sampler_close(struct bpf_sampler *s);
 
 #endif

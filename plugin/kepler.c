@@ -35,7 +35,6 @@ static struct {
     .opt =
         {
             .split_idle = true,
-            .max_processes = 32768,
             .report =
                 {
                     [LEVEL_PROCESS] = {REPORT_TOP, 20, 0},
@@ -45,8 +44,6 @@ static struct {
                     [LEVEL_VM] = {REPORT_ALL, 0, 0},
                 },
             .hw_counters = true,
-            .page_cache = true,
-            .softirq = true,
             .proc_root = "/proc",
             .runtime_root = "/",
             .meter = METER_AUTO,
@@ -91,16 +88,13 @@ static int config_idle_power(oconfig_item_t *ci) {
   return rc;
 }
 
-static int config_max_processes(oconfig_item_t *ci) {
-  int n = 0;
-  if (cf_util_get_int(ci, &n))
+/* PageCache, SoftIRQ: true or false; absent, the hook runs where a model
+ * or UsageMetric uses its features. */
+static int config_hook(oconfig_item_t *ci, enum hook_choice *choice) {
+  bool on = false;
+  if (cf_util_get_boolean(ci, &on))
     return -1;
-  if (n < 64 || n > 4194304) {
-    ERROR(PLUGIN_NAME ": MaxProcesses must be between 64 and 4194304, not %d",
-          n);
-    return -1;
-  }
-  kepler.opt.max_processes = (unsigned)n;
+  *choice = on ? HOOK_ON : HOOK_OFF;
   return 0;
 }
 
@@ -355,14 +349,18 @@ static int kepler_config(oconfig_item_t *ci) {
       rc = cf_util_get_string(child, &kepler.model_file);
     else if (strcasecmp(child->key, "IdlePower") == 0)
       rc = config_idle_power(child);
-    else if (strcasecmp(child->key, "MaxProcesses") == 0)
-      rc = config_max_processes(child);
-    else if (strcasecmp(child->key, "HardwareCounters") == 0)
+    else if (strcasecmp(child->key, "MaxProcesses") == 0) {
+      /* The kernel's own task list replaced the table it sized. */
+      WARNING(PLUGIN_NAME ": MaxProcesses is deprecated and ignored: "
+                          "processes are read from the kernel's task list, "
+                          "which has no size to set");
+      rc = 0;
+    } else if (strcasecmp(child->key, "HardwareCounters") == 0)
       rc = cf_util_get_boolean(child, &kepler.opt.hw_counters);
     else if (strcasecmp(child->key, "PageCache") == 0)
-      rc = cf_util_get_boolean(child, &kepler.opt.page_cache);
+      rc = config_hook(child, &kepler.opt.page_cache);
     else if (strcasecmp(child->key, "SoftIRQ") == 0)
-      rc = cf_util_get_boolean(child, &kepler.opt.softirq);
+      rc = config_hook(child, &kepler.opt.softirq);
     else if (strcasecmp(child->key, "TopProcesses") == 0)
       rc = config_top_processes(child);
     else if (strcasecmp(child->key, "ReportProcesses") == 0)
@@ -427,6 +425,15 @@ static int kepler_init(void) {
     return -1;
   }
   kepler.opt.model_file = kepler.model_file;
+  kepler.opt.interval_s = CDTIME_T_TO_DOUBLE(plugin_get_interval());
+  /* Testing only: the hardware counters' path runs on software events. */
+  const char *soft = getenv("KEPLER_TEST_SOFTWARE_COUNTERS");
+  kepler.opt.software_counters = soft && *soft && strcmp(soft, "0") != 0;
+  if (kepler.opt.software_counters)
+    WARNING(PLUGIN_NAME ": KEPLER_TEST_SOFTWARE_COUNTERS is set: cpu-clock "
+                        "software events stand in for the hardware counters "
+                        "(for tests; the counter features are not "
+                        "meaningful)");
   /* The older switches: off means the level is not reported at all. */
   if (!kepler.report_processes)
     kepler.opt.report[LEVEL_PROCESS].mode = REPORT_NONE;
@@ -524,8 +531,8 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
   for (int f = 0; f < FEATURE_MAX; f++)
     if (r->available[f])
       submit(p, "", "usage", feature_name(f), gauge(r->rate[f]), t, NULL);
-  submit(p, "", "derive", "map_full",
-         (value_t){.derive = (derive_t)r->map_full}, t, NULL);
+  submit(p, "", "derive", "exits_dropped",
+         (value_t){.derive = (derive_t)r->exits_dropped}, t, NULL);
   if (r->available[FEATURE_CPU_CYCLES])
     submit(p, "", "derive", "hw_read_errors",
            (value_t){.derive = (derive_t)r->hw_read_errors}, t, NULL);
@@ -684,8 +691,9 @@ static int kepler_read(void) {
   struct kepler_report r;
   if (kepler.platform_meter)
     kepler_core_set_platform_w(kepler.core, platform_meter_w());
-  if (kepler_core_sample(kepler.core, &r))
-    return -1;
+  int rc = kepler_core_sample(kepler.core, &r);
+  if (rc)
+    return rc < 0 ? -1 : 0;
   cdtime_t t = cdtime(); /* one timestamp: levels join exactly */
   submit_node(&r, t);
   submit_workloads(&r, t);

@@ -22,10 +22,11 @@
 #include "online_fit.h"
 #include "workload_set.h"
 
-#define REAP_BATCH 1024
-/* Every this many samples, idle processes are checked against /proc: an exit
- * the BPF side missed must not hold a map slot for ever. */
-#define SWEEP_EVERY 64
+/* Exit records the ring buffer holds per second of the interval: four
+ * times a fork+exec storm of 500 processes/s, with room to spare. */
+#define EXITS_PER_S 2000
+#define RING_MIN_BYTES (256 * 1024)
+#define RING_MAX_BYTES (64 * 1024 * 1024)
 /* The sidecar's answer for two rows is some hundred bytes; a model server's
  * weight file a few kB. Anything far larger is not an answer. */
 #define ESTIMATOR_MAX_ANSWER 65536
@@ -57,6 +58,9 @@ struct kepler_core {
   bool last_cpu_known;
   uint32_t samples;
   uint32_t generation;
+  uint64_t exits_dropped; /* at the last sample */
+  bool exits_dropping;    /* warned; a notice when they stop */
+  bool baseline_taken;    /* the first read was made */
   double energy_j, energy_dynamic_j, energy_idle_j;
   /* Workloads sorted by instance, so a process finds its own by bsearch. */
   struct workload_power *workloads;
@@ -148,6 +152,7 @@ static void announce(const struct kepler_core *k) {
                "architecture %s), no meter",
                model_name(k->model), k->model_origin, error,
                *arch ? arch : "not recognised");
+  kepler_log(KLOG_INFO, "kepler: BPF hooks: %s", sampler_hooks(k->sampler));
   warn_unmeasured(k);
   for (int c = 0; c < COMPONENT_MAX; c++)
     if (k->opt.usage_metric[c] >= 0 && !k->available[k->opt.usage_metric[c]])
@@ -228,6 +233,61 @@ static int open_models(struct kepler_core *k, char *err, size_t errlen) {
   return 0;
 }
 
+/* The exit ring buffer for EXITS_PER_S over one interval: a power of 2. */
+static size_t ring_bytes(double interval_s) {
+  double need = interval_s * EXITS_PER_S * (sizeof(struct task_record) + 8);
+  size_t bytes = RING_MIN_BYTES;
+  while (bytes < need && bytes < RING_MAX_BYTES)
+    bytes *= 2;
+  return bytes;
+}
+
+static const enum kepler_feature softirq_features[] = {
+    FEATURE_NET_RX_IRQ, FEATURE_NET_TX_IRQ, FEATURE_BLOCK_IRQ};
+static const enum kepler_feature page_cache_features[] = {
+    FEATURE_PAGE_CACHE_HIT};
+
+/* Whether to attach an optional hook: as configured, else (auto) where the
+ * local model or a UsageMetric uses one of its features, or a sidecar or a
+ * model server may (they take every feature the host measures), or online
+ * training does (trained). */
+static bool hook_wanted(const struct kepler_core *k, enum hook_choice choice,
+                        const enum kepler_feature *features, size_t n,
+                        bool trained) {
+  if (choice != HOOK_AUTO)
+    return choice == HOOK_ON;
+  const struct kepler_options *o = &k->opt;
+  if (o->estimator_socket || o->model_server_url ||
+      (trained && o->trained_model_file))
+    return true;
+  for (size_t i = 0; i < n; i++) {
+    if (model_uses_feature(k->model, features[i]))
+      return true;
+    for (int c = 0; c < COMPONENT_MAX; c++)
+      if (o->usage_metric[c] == (int)features[i])
+        return true;
+  }
+  return false;
+}
+
+/* Lost exit records: one warning per outage, and a walk of every process
+ * to find the ones that left without a record. */
+static void note_dropped_exits(struct kepler_core *k, uint64_t dropped) {
+  if (dropped > k->exits_dropped) {
+    sampler_request_full_walk(k->sampler);
+    if (!k->exits_dropping)
+      kepler_log(KLOG_WARNING,
+                 "kepler: %llu process exit records dropped (ring buffer "
+                 "full): their last CPU time is not counted; "
+                 "kepler_node/derive-exits_dropped counts them",
+                 (unsigned long long)(dropped - k->exits_dropped));
+  } else if (k->exits_dropping) {
+    kepler_log(KLOG_NOTICE, "kepler: process exit records flow again");
+  }
+  k->exits_dropping = dropped > k->exits_dropped;
+  k->exits_dropped = dropped;
+}
+
 int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
                      char *err, size_t errlen) {
   struct kepler_core *k = calloc(1, sizeof(*k));
@@ -248,14 +308,23 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
       .external_platform = opt->external_platform,
   };
   struct sampler_options so = {
-      .max_processes = opt->max_processes,
       .hw_counters = opt->hw_counters,
-      .page_cache = opt->page_cache,
-      .softirq = opt->softirq,
+      .software_counters = opt->software_counters,
+      .ring_bytes = ring_bytes(opt->interval_s),
   };
   if (load_model(k, spec, err, errlen) ||
-      node_meter_open(&mo, mono_now(), &k->meter, err, errlen) ||
-      sampler_open(&so, &k->sampler, err, errlen)) {
+      node_meter_open(&mo, mono_now(), &k->meter, err, errlen)) {
+    kepler_core_close(k);
+    return -1;
+  }
+  /* Online training fits page cache hits, not softirqs (see open_models). */
+  so.softirq =
+      hook_wanted(k, opt->softirq, softirq_features,
+                  sizeof(softirq_features) / sizeof(*softirq_features), false);
+  so.page_cache = hook_wanted(
+      k, opt->page_cache, page_cache_features,
+      sizeof(page_cache_features) / sizeof(*page_cache_features), true);
+  if (sampler_open(&so, &k->sampler, err, errlen)) {
     kepler_core_close(k);
     return -1;
   }
@@ -279,21 +348,6 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->available[FEATURE_NET_RX_IRQ] = have->softirq;
   k->available[FEATURE_NET_TX_IRQ] = have->softirq;
   k->available[FEATURE_BLOCK_IRQ] = have->softirq;
-  /* The baseline: the first interval measures from here. */
-  const struct proc_sample *samples;
-  size_t n;
-  struct node_sample node;
-  int rc = sampler_read(k->sampler, &samples, &n, &node);
-  if (rc == 0 && proc_table_update(k->procs, samples, n, node.inflight,
-                                   node.ncpu_slots, 0))
-    rc = -ENOMEM; /* the table's only failure */
-  if (rc) {
-    snprintf(err, errlen, "cannot take the first sample: %s", strerror(-rc));
-    kepler_core_close(k);
-    return -1;
-  }
-  k->last_mono_ns = node.mono_ns;
-  k->last_cpu_known = node_cpu_read(opt->proc_root, &k->last_cpu) == 0;
   if (open_models(k, err, errlen)) {
     kepler_core_close(k);
     return -1;
@@ -425,7 +479,7 @@ static struct workload_power *workload_for(struct kepler_core *k,
 }
 
 static int identify(struct kepler_core *k, struct proc_entry *e) {
-  bool kthread = e->flags & PROC_KTHREAD;
+  bool kthread = e->flags & RECORD_KTHREAD;
   if (e->identified && e->identified_cgroup == e->cgroup_id &&
       e->identified_kthread == kthread)
     return 0;
@@ -561,35 +615,6 @@ static void trim_processes(struct kepler_core *k, struct kepler_report *r,
   r->other_present[LEVEL_PROCESS] = true;
 }
 
-/* Leave the kernel map first: an entry that stayed there would come back as
- * a new process and count its whole life again. */
-static void reap_exited(struct kepler_core *k) {
-  struct proc_key keys[REAP_BATCH];
-  size_t n, removed;
-  do {
-    n = proc_table_reapable(k->procs, keys, REAP_BATCH);
-    removed = 0;
-    for (size_t i = 0; i < n; i++) {
-      int rc = sampler_forget(k->sampler, &keys[i]);
-      if (rc == 0 || rc == -ENOENT) {
-        proc_table_remove(k->procs, &keys[i]);
-        removed++;
-      }
-    }
-  } while (n == REAP_BATCH && removed == n);
-}
-
-static void sweep_vanished(struct kepler_core *k) {
-  size_t pos = 0;
-  for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
-    char path[32];
-    snprintf(path, sizeof(path), "/proc/%u", e->key.tgid);
-    if (!e->moved && !(e->flags & PROC_EXITED) && access(path, F_OK) != 0 &&
-        errno == ENOENT)
-      e->vanished = true;
-  }
-}
-
 /* Online training on the meter's values; the fit is written out every
  * trained_model_every intervals. */
 static void train(struct kepler_core *k, struct kepler_report *r) {
@@ -637,23 +662,45 @@ static void measure_or_estimate(struct kepler_core *k,
     r->meter_dropped = node_meter_dropped(k->meter);
 }
 
-int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
-  /* Exited processes reported in the last two samples leave now. */
-  if (++k->samples % SWEEP_EVERY == 0)
-    sweep_vanished(k);
-  reap_exited(k);
-  if (adopt_refreshed_model(k, "model server"))
-    warn_unmeasured(k);
-
-  const struct proc_sample *samples;
+/* The first read only takes the baseline: collectd reads right after init,
+ * and rates over so short a window would be dominated by the tick
+ * granularity of the kernel's runtime accounting. */
+static int take_baseline(struct kepler_core *k) {
+  const struct task_record *records;
   size_t n;
   struct node_sample node;
-  int rc = sampler_read(k->sampler, &samples, &n, &node);
+  int rc = sampler_read(k->sampler, &records, &n, &node);
+  if (rc == 0 && proc_table_update(k->procs, records, n, node.full_walk, 0))
+    rc = -ENOMEM; /* the table's only failure */
   if (rc) {
-    kepler_log(KLOG_ERR, "kepler: reading the BPF maps failed: %s",
+    kepler_log(KLOG_ERR, "kepler: cannot take the first sample: %s",
                strerror(-rc));
     return -1;
   }
+  k->last_mono_ns = node.mono_ns;
+  k->exits_dropped = node.errors[KEPLER_ERR_EXIT_DROPPED];
+  k->last_cpu_known = node_cpu_read(k->opt.proc_root, &k->last_cpu) == 0;
+  k->baseline_taken = true;
+  return 1;
+}
+
+int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
+  if (!k->baseline_taken)
+    return take_baseline(k);
+  k->samples++;
+  if (adopt_refreshed_model(k, "model server"))
+    warn_unmeasured(k);
+
+  const struct task_record *records;
+  size_t n;
+  struct node_sample node;
+  int rc = sampler_read(k->sampler, &records, &n, &node);
+  if (rc) {
+    kepler_log(KLOG_ERR, "kepler: reading the BPF task iterator failed: %s",
+               strerror(-rc));
+    return -1;
+  }
+  note_dropped_exits(k, node.errors[KEPLER_ERR_EXIT_DROPPED]);
   memset(r, 0, sizeof(*r));
   double dt = (double)(node.mono_ns - k->last_mono_ns) / 1e9;
   if (dt <= 0)
@@ -662,7 +709,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   /* Rates over the whole read window: a reader preempted mid-read cannot
    * make a process run more than the CPUs allow. Energy uses dt, the time
    * between the samples' midpoints, so no time is counted twice. */
-  if (proc_table_update(k->procs, samples, n, node.inflight, node.ncpu_slots,
+  if (proc_table_update(k->procs, records, n, node.full_walk,
                         (double)node.window_ns / 1e9))
     return -1;
 
@@ -712,7 +759,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   r->energy_idle_j = k->energy_idle_j;
   memcpy(r->available, k->available, sizeof(r->available));
   r->tracked = proc_table_size(k->procs);
-  r->map_full = node.errors[KEPLER_ERR_MAP_FULL];
+  r->exits_dropped = node.errors[KEPLER_ERR_EXIT_DROPPED];
   r->hw_read_errors = node.errors[KEPLER_ERR_HW_READ];
   return 0;
 }

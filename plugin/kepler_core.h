@@ -43,12 +43,19 @@ struct report_policy {
   double above_w;
 };
 
+/* An optional BPF hook: attached where its features are used (auto), or as
+ * configured. */
+enum hook_choice { HOOK_AUTO, HOOK_ON, HOOK_OFF };
+
 struct kepler_options {
   const char *model_file; /* NULL: the embedded default model */
   bool split_idle;        /* share node idle power among processes */
-  unsigned max_processes;
   struct report_policy report[LEVEL_MAX];
-  bool hw_counters, page_cache, softirq;
+  bool hw_counters;
+  /* Testing only: software perf events stand in for hardware counters. */
+  bool software_counters;
+  enum hook_choice page_cache, softirq;
+  double interval_s;        /* the read interval: sizes the exit ring buffer */
   const char *proc_root;    /* "/proc": machine facts (cpuinfo, meminfo) */
   const char *sysfs_root;   /* "/sys": meters and machine facts */
   const char *runtime_root; /* "/": container runtimes' record files */
@@ -126,8 +133,10 @@ struct kepler_report {
   /* The workloads to report, of every reported level, ordered by level. */
   struct workload_power **workloads;
   size_t nworkloads;
-  size_t tracked;    /* processes in the table */
-  uint64_t map_full; /* cumulative: processes the kernel map had no room for */
+  size_t tracked; /* processes in the table */
+  /* cumulative: final records of exited processes lost (ring buffer
+   * full); their CPU time since the last read is not counted */
+  uint64_t exits_dropped;
   uint64_t hw_read_errors; /* cumulative: failed hardware counter reads */
   uint64_t meter_dropped;  /* cumulative: meter intervals not trusted */
   /* Online training: the running error of each fitted component's
@@ -150,8 +159,9 @@ const struct power_model *kepler_core_model(const struct kepler_core *k);
 /* Platform power in W for the next sample, from outside the core; NaN when
  * it is not available. Only used with options.external_platform. */
 void kepler_core_set_platform_w(struct kepler_core *k, double watts);
-/* Sample and compute one interval. The report stays valid until the next
- * call. */
+/* Sample and compute one interval: 0 with a report, valid until the next
+ * call; 1 at the first call, which only takes the baseline the next one
+ * measures from; -1 on failure (logged). */
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *out);
 void kepler_core_close(struct kepler_core *k);
 

@@ -14,11 +14,9 @@
 struct proc_table {
   struct proc_entry *entries;
   size_t size, entries_cap;
-  uint32_t *index;  /* entry number + 1; 0: empty slot */
-  size_t index_cap; /* power of two */
-  uint32_t generation;
-  uint32_t *of_sample; /* scratch: entry number of each sample */
-  size_t of_sample_cap;
+  uint32_t *index;     /* entry number + 1; 0: empty slot */
+  size_t index_cap;    /* power of two */
+  uint32_t generation; /* of the last update */
 };
 
 static uint64_t hash_key(const struct proc_key *k) {
@@ -51,7 +49,6 @@ void proc_table_free(struct proc_table *t) {
     return;
   free(t->entries);
   free(t->index);
-  free(t->of_sample);
   free(t);
 }
 
@@ -112,18 +109,6 @@ static struct proc_entry *lookup(struct proc_table *t,
   return t->index[i] ? &t->entries[t->index[i] - 1] : NULL;
 }
 
-/* The kernel's cumulative counters in feature order. */
-static void counters_of(const struct proc_stats *s, uint64_t c[FEATURE_MAX]) {
-  c[FEATURE_CPU_TIME_MS] = s->cpu_ns;
-  c[FEATURE_CPU_CYCLES] = s->hw[KEPLER_HW_CYCLES];
-  c[FEATURE_CPU_INSTRUCTIONS] = s->hw[KEPLER_HW_INSTRUCTIONS];
-  c[FEATURE_CACHE_MISS] = s->hw[KEPLER_HW_CACHE_MISSES];
-  c[FEATURE_PAGE_CACHE_HIT] = s->page_cache_hit;
-  c[FEATURE_NET_RX_IRQ] = s->softirq[KEPLER_IRQ_NET_RX];
-  c[FEATURE_NET_TX_IRQ] = s->softirq[KEPLER_IRQ_NET_TX];
-  c[FEATURE_BLOCK_IRQ] = s->softirq[KEPLER_IRQ_BLOCK];
-}
-
 static struct proc_entry *insert(struct proc_table *t,
                                  const struct proc_key *k) {
   if ((t->size + 1) * 2 > t->index_cap && grow_index(t))
@@ -143,78 +128,56 @@ static struct proc_entry *insert(struct proc_table *t,
   return e;
 }
 
-static void fold(struct proc_entry *e, const struct proc_sample *s, bool is_new,
-                 double dt_s) {
-  uint64_t now[FEATURE_MAX];
-  counters_of(&s->stats, now);
-  now[FEATURE_CPU_TIME_MS] += e->inflight_ns;
-  e->inflight_ns = 0;
-  e->active = false;
-  for (int f = 0; f < FEATURE_MAX; f++) {
-    /* A process first seen now ran within this interval: all it has
-     * counted belongs here. */
-    uint64_t base = is_new ? 0 : e->last[f];
-    uint64_t delta = now[f] > base ? now[f] - base : 0;
-    if (now[f] > e->last[f] || is_new)
-      e->last[f] = now[f];
-    double unit = f == FEATURE_CPU_TIME_MS ? 1e6 : 1.0; /* ns -> ms */
-    e->rate[f] = dt_s > 0 ? (double)delta / unit / dt_s : 0;
-  }
-  e->active = e->rate[FEATURE_CPU_TIME_MS] > 0;
-  e->moved = false;
-  for (int f = 0; f < FEATURE_MAX; f++)
-    e->moved |= e->rate[f] > 0;
-  memcpy(e->comm, s->stats.comm, sizeof(e->comm));
+/* A record's amounts in feature order. */
+static void add_record(struct proc_entry *e, const struct task_record *r) {
+  e->added[FEATURE_CPU_TIME_MS] += r->cpu_ns;
+  e->added[FEATURE_CPU_CYCLES] += r->count[KEPLER_COUNT_CYCLES];
+  e->added[FEATURE_CPU_INSTRUCTIONS] += r->count[KEPLER_COUNT_INSTRUCTIONS];
+  e->added[FEATURE_CACHE_MISS] += r->count[KEPLER_COUNT_CACHE_MISSES];
+  e->added[FEATURE_PAGE_CACHE_HIT] += r->count[KEPLER_COUNT_PAGE_CACHE_HIT];
+  e->added[FEATURE_NET_RX_IRQ] += r->count[KEPLER_COUNT_NET_RX];
+  e->added[FEATURE_NET_TX_IRQ] += r->count[KEPLER_COUNT_NET_TX];
+  e->added[FEATURE_BLOCK_IRQ] += r->count[KEPLER_COUNT_BLOCK];
+  memcpy(e->comm, r->comm, sizeof(e->comm));
   e->comm[sizeof(e->comm) - 1] = '\0';
-  e->cgroup_id = s->stats.cgroup_id;
-  e->flags = s->stats.flags;
-  if (e->flags & PROC_EXITED) {
-    if (e->exit_samples == 0)
-      e->active = true; /* report it in the interval it exits */
-    if (e->exit_samples < 2)
-      e->exit_samples++;
-  }
+  e->cgroup_id = r->cgroup_id;
+  e->flags = (e->flags & RECORD_EXITED) | r->flags;
 }
 
-int proc_table_update(struct proc_table *t, const struct proc_sample *samples,
-                      size_t n, const struct inflight_slice *inflight,
-                      unsigned ninflight, double dt_s) {
-  uint32_t gen = ++t->generation;
-  if (n > t->of_sample_cap) {
-    uint32_t *p = realloc(t->of_sample, n * sizeof(*p));
-    if (!p)
-      return -1;
-    t->of_sample = p;
-    t->of_sample_cap = n;
+static void take_rates(struct proc_entry *e, double dt_s) {
+  for (int f = 0; f < FEATURE_MAX; f++) {
+    double unit = f == FEATURE_CPU_TIME_MS ? 1e6 : 1.0; /* ns -> ms */
+    e->rate[f] = dt_s > 0 ? (double)e->added[f] / unit / dt_s : 0;
+    e->added[f] = 0;
   }
-  /* Every process of the sample gets its entry first (a new one has
-   * generation 0)... */
-  for (size_t i = 0; i < n; i++) {
-    struct proc_entry *e = lookup(t, &samples[i].key);
-    if (!e && !(e = insert(t, &samples[i].key)))
-      return -1;
-    t->of_sample[i] = (uint32_t)(e - t->entries);
-  }
-  /* ...so the slices running right now are credited to new processes too:
-   * at the first sample, or the one that first sees a process, they are in
-   * its counters from here on and do not spill into the next interval. */
-  for (unsigned c = 0; c < ninflight; c++) {
-    struct proc_entry *e =
-        inflight[c].key.tgid ? lookup(t, &inflight[c].key) : NULL;
-    if (e)
-      e->inflight_ns += inflight[c].ns;
-  }
-  for (size_t i = 0; i < n; i++) {
-    struct proc_entry *e = &t->entries[t->of_sample[i]];
-    fold(e, &samples[i], e->generation == 0, dt_s);
-    e->generation = gen;
-  }
-  /* Gone from the kernel map (reaped by us): drop. */
+  /* A process is reported in the interval it exits, whatever it ran. */
+  e->active = e->rate[FEATURE_CPU_TIME_MS] > 0 || (e->flags & RECORD_EXITED);
+}
+
+int proc_table_update(struct proc_table *t, const struct task_record *records,
+                      size_t n, bool full_walk, double dt_s) {
+  /* Reported in the interval they exited: gone now. */
   for (size_t e = 0; e < t->size;) {
-    if (t->entries[e].generation != gen)
+    if (t->entries[e].flags & RECORD_EXITED)
       remove_entry(t, e); /* the last entry moved here: check it too */
     else
       e++;
+  }
+  uint32_t gen = ++t->generation;
+  for (size_t i = 0; i < n; i++) {
+    struct proc_entry *e = lookup(t, &records[i].key);
+    if (!e && !(e = insert(t, &records[i].key)))
+      return -1;
+    add_record(e, &records[i]);
+    e->seen = gen;
+  }
+  for (size_t e = 0; e < t->size;) {
+    if (full_walk && t->entries[e].seen != gen) {
+      remove_entry(t, e);
+      continue;
+    }
+    take_rates(&t->entries[e], dt_s);
+    e++;
   }
   return 0;
 }
@@ -225,21 +188,4 @@ size_t proc_table_size(const struct proc_table *t) {
 
 struct proc_entry *proc_table_next(struct proc_table *t, size_t *pos) {
   return *pos < t->size ? &t->entries[(*pos)++] : NULL;
-}
-
-size_t proc_table_reapable(const struct proc_table *t, struct proc_key *keys,
-                           size_t max) {
-  size_t n = 0;
-  for (size_t i = 0; i < t->size && n < max; i++) {
-    const struct proc_entry *e = &t->entries[i];
-    if ((e->exit_samples >= 2 || e->vanished) && !e->moved)
-      keys[n++] = e->key;
-  }
-  return n;
-}
-
-void proc_table_remove(struct proc_table *t, const struct proc_key *key) {
-  size_t i = find_slot(t, key);
-  if (t->index[i])
-    remove_entry(t, t->index[i] - 1);
 }

@@ -1,6 +1,7 @@
-/* Unit tests for plugin/proc_table.c: cumulative kernel counters turned into
- * per-second rates, in-flight slices, the exit lifecycle and the hash table
- * itself (growth and backward-shift deletion). */
+/* Unit tests for plugin/proc_table.c: the kernel's delta records (several per
+ * process, one final record at its exit) added up per process and turned
+ * into per-second rates, the exit lifecycle and full walks, and the hash
+ * table itself (growth and backward-shift deletion). */
 #include "proc_table.h"
 
 #include <check.h>
@@ -34,33 +35,61 @@ static struct proc_key key_of(uint32_t tgid, uint64_t start_ns) {
   return k;
 }
 
-/* A sample with only CPU time set. */
-static struct proc_sample sample(uint32_t tgid, uint64_t start_ns,
+/* A record with only CPU time set. */
+static struct task_record record(uint32_t tgid, uint64_t start_ns,
                                  uint64_t cpu_ns) {
-  struct proc_sample s;
-  memset(&s, 0, sizeof(s));
-  s.key = key_of(tgid, start_ns);
-  s.stats.cpu_ns = cpu_ns;
-  snprintf(s.stats.comm, sizeof(s.stats.comm), "p%u", tgid);
-  return s;
+  struct task_record r;
+  memset(&r, 0, sizeof(r));
+  r.key = key_of(tgid, start_ns);
+  r.cpu_ns = cpu_ns;
+  snprintf(r.comm, sizeof(r.comm), "p%u", tgid);
+  return r;
 }
 
-/* Every counter of a sample, one distinct value each so that a swapped
+/* A process's final record. */
+static struct task_record final_record(uint32_t tgid, uint64_t start_ns,
+                                       uint64_t cpu_ns) {
+  struct task_record r = record(tgid, start_ns, cpu_ns);
+  r.flags = RECORD_EXITED;
+  return r;
+}
+
+/* Every amount of a record, one distinct value each so that a swapped
  * feature shows. */
-struct counters {
+struct amounts {
   uint64_t cpu_ns, cycles, instructions, cache_misses, page_cache_hit;
   uint64_t net_rx, net_tx, block;
 };
 
-static void set_counters(struct proc_sample *s, const struct counters *c) {
-  s->stats.cpu_ns = c->cpu_ns;
-  s->stats.hw[KEPLER_HW_CYCLES] = c->cycles;
-  s->stats.hw[KEPLER_HW_INSTRUCTIONS] = c->instructions;
-  s->stats.hw[KEPLER_HW_CACHE_MISSES] = c->cache_misses;
-  s->stats.page_cache_hit = c->page_cache_hit;
-  s->stats.softirq[KEPLER_IRQ_NET_RX] = c->net_rx;
-  s->stats.softirq[KEPLER_IRQ_NET_TX] = c->net_tx;
-  s->stats.softirq[KEPLER_IRQ_BLOCK] = c->block;
+static void set_amounts(struct task_record *r, const struct amounts *a) {
+  r->cpu_ns = a->cpu_ns;
+  r->count[KEPLER_COUNT_CYCLES] = a->cycles;
+  r->count[KEPLER_COUNT_INSTRUCTIONS] = a->instructions;
+  r->count[KEPLER_COUNT_CACHE_MISSES] = a->cache_misses;
+  r->count[KEPLER_COUNT_PAGE_CACHE_HIT] = a->page_cache_hit;
+  r->count[KEPLER_COUNT_NET_RX] = a->net_rx;
+  r->count[KEPLER_COUNT_NET_TX] = a->net_tx;
+  r->count[KEPLER_COUNT_BLOCK] = a->block;
+}
+
+/* Every rate of e is amounts / dt (CPU time in ms). */
+static void check_rates(const struct proc_entry *e, const struct amounts *a,
+                        double dt) {
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], (double)a->cpu_ns / 1e6 / dt);
+  ck_assert_close(e->rate[FEATURE_CPU_CYCLES], (double)a->cycles / dt);
+  ck_assert_close(e->rate[FEATURE_CPU_INSTRUCTIONS],
+                  (double)a->instructions / dt);
+  ck_assert_close(e->rate[FEATURE_CACHE_MISS], (double)a->cache_misses / dt);
+  ck_assert_close(e->rate[FEATURE_PAGE_CACHE_HIT],
+                  (double)a->page_cache_hit / dt);
+  ck_assert_close(e->rate[FEATURE_NET_RX_IRQ], (double)a->net_rx / dt);
+  ck_assert_close(e->rate[FEATURE_NET_TX_IRQ], (double)a->net_tx / dt);
+  ck_assert_close(e->rate[FEATURE_BLOCK_IRQ], (double)a->block / dt);
+}
+
+static void check_all_rates_zero(const struct proc_entry *e) {
+  for (int f = 0; f < FEATURE_MAX; f++)
+    ck_assert_msg(e->rate[f] == 0, "feature %d rate %g, want 0", f, e->rate[f]);
 }
 
 static bool same_key(const struct proc_key *a, const struct proc_key *b) {
@@ -98,31 +127,31 @@ static size_t count_entries(void) {
   return n;
 }
 
-static void update(const struct proc_sample *s, size_t n,
-                   const struct inflight_slice *inf, unsigned ninf, double dt) {
-  ck_assert_int_eq(proc_table_update(tbl, s, n, inf, ninf, dt), 0);
+/* One update that must succeed; the table then iterates over as many
+ * entries as it says it has, each key once. */
+static void update(const struct task_record *r, size_t n, bool full_walk,
+                   double dt) {
+  ck_assert_int_eq(proc_table_update(tbl, r, n, full_walk, dt), 0);
   ck_assert_uint_eq(proc_table_size(tbl), count_entries());
+  size_t pos = 0;
+  struct proc_entry *e;
+  while ((e = proc_table_next(tbl, &pos)) != NULL)
+    find(e->key.tgid, e->key.start_ns);
 }
 
-/* --- Basics -------------------------------------------------------------- */
-
-/* What the core does with reapable keys, less the kernel map delete. */
-static size_t reap(struct proc_key *keys, size_t max) {
-  size_t n = proc_table_reapable(tbl, keys, max);
-  for (size_t i = 0; i < n; i++)
-    proc_table_remove(tbl, &keys[i]);
-  return n;
-}
+/* --- Rates --------------------------------------------------------------- */
 
 START_TEST(test_empty_table) {
   size_t pos = 0;
   ck_assert_uint_eq(proc_table_size(tbl), 0);
   ck_assert_ptr_null(proc_table_next(tbl, &pos));
-  struct proc_key keys[4];
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  /* An empty sample on an empty table. */
-  update(NULL, 0, NULL, 0, 1.0);
+  ck_assert_uint_eq(pos, 0);
+  /* No records on an empty table, partial and full. */
+  update(NULL, 0, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 0);
+  update(NULL, 0, true, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 0);
+  ck_assert_ptr_null(proc_table_next(tbl, &pos));
 }
 END_TEST
 
@@ -132,8 +161,8 @@ START_TEST(test_free_null) {
 END_TEST
 
 START_TEST(test_new_process_rates) {
-  struct proc_sample s = sample(4242, 123456789, 0);
-  const struct counters c = {
+  struct task_record r = record(4242, 123456789, 0);
+  const struct amounts a = {
       .cpu_ns = 1500000000, /* 1.5 s of CPU time */
       .cycles = 4000000000,
       .instructions = 6000000000,
@@ -143,10 +172,10 @@ START_TEST(test_new_process_rates) {
       .net_tx = 50,
       .block = 8,
   };
-  set_counters(&s, &c);
-  s.stats.cgroup_id = 777;
-  strcpy(s.stats.comm, "worker");
-  update(&s, 1, NULL, 0, 2.0);
+  set_amounts(&r, &a);
+  r.cgroup_id = 777;
+  strcpy(r.comm, "worker");
+  update(&r, 1, false, 2.0);
 
   ck_assert_uint_eq(proc_table_size(tbl), 1);
   struct proc_entry *e = must_find(4242, 123456789);
@@ -163,568 +192,537 @@ START_TEST(test_new_process_rates) {
   ck_assert_str_eq(e->comm, "worker");
   ck_assert_uint_eq(e->cgroup_id, 777);
   ck_assert_uint_eq(e->flags, 0);
-  ck_assert_uint_eq(e->key.tgid, 4242);
-  ck_assert_uint_eq(e->key.start_ns, 123456789);
+  /* What was added went into the rates. */
+  for (int f = 0; f < FEATURE_MAX; f++)
+    ck_assert_msg(e->added[f] == 0, "feature %d still has %llu added", f,
+                  (unsigned long long)e->added[f]);
+}
+END_TEST
+
+/* Each amount alone, in its own process: it shows in its feature only. */
+START_TEST(test_feature_mapping) {
+  static const struct {
+    int count; /* index into count[], or -1 for cpu_ns */
+    int feature;
+  } map[] = {
+      {-1, FEATURE_CPU_TIME_MS},
+      {KEPLER_COUNT_CYCLES, FEATURE_CPU_CYCLES},
+      {KEPLER_COUNT_INSTRUCTIONS, FEATURE_CPU_INSTRUCTIONS},
+      {KEPLER_COUNT_CACHE_MISSES, FEATURE_CACHE_MISS},
+      {KEPLER_COUNT_PAGE_CACHE_HIT, FEATURE_PAGE_CACHE_HIT},
+      {KEPLER_COUNT_NET_RX, FEATURE_NET_RX_IRQ},
+      {KEPLER_COUNT_NET_TX, FEATURE_NET_TX_IRQ},
+      {KEPLER_COUNT_BLOCK, FEATURE_BLOCK_IRQ},
+  };
+  /* The map covers every count and every feature once. */
+  ck_assert_uint_eq(ARRAY_SIZE(map), FEATURE_MAX);
+  ck_assert_uint_eq(ARRAY_SIZE(map), KEPLER_COUNT_MAX + 1);
+  unsigned counts_seen = 0, features_seen = 0;
+  for (size_t j = 0; j < ARRAY_SIZE(map); j++) {
+    counts_seen |= 1u << (map[j].count + 1);
+    features_seen |= 1u << map[j].feature;
+  }
+  ck_assert_uint_eq(counts_seen, (1u << (KEPLER_COUNT_MAX + 1)) - 1);
+  ck_assert_uint_eq(features_seen, (1u << FEATURE_MAX) - 1);
+
+  struct task_record r[ARRAY_SIZE(map)];
+  for (size_t j = 0; j < ARRAY_SIZE(map); j++) {
+    r[j] = record(200 + (uint32_t)j, 1, 0);
+    uint64_t v = 1000 * (j + 1);
+    if (map[j].count < 0)
+      r[j].cpu_ns = v * 1000000; /* v ms */
+    else
+      r[j].count[map[j].count] = v;
+  }
+  update(r, ARRAY_SIZE(r), false, 4.0);
+  ck_assert_uint_eq(proc_table_size(tbl), ARRAY_SIZE(map));
+  for (size_t j = 0; j < ARRAY_SIZE(map); j++) {
+    struct proc_entry *e = must_find(200 + (uint32_t)j, 1);
+    for (int f = 0; f < FEATURE_MAX; f++) {
+      double want = f == map[j].feature ? 1000.0 * (double)(j + 1) / 4.0 : 0;
+      ck_assert_msg(fabs(e->rate[f] - want) <= 1e-9 * fmax(1, want),
+                    "amount %zu: feature %d rate %g, want %g", j, f, e->rate[f],
+                    want);
+    }
+  }
 }
 END_TEST
 
 START_TEST(test_delta_two_updates) {
-  struct proc_sample s = sample(10, 1, 0);
-  const struct counters c1 = {1000000000, 5000, 7000, 90, 11, 13, 17, 19};
-  set_counters(&s, &c1);
-  update(&s, 1, NULL, 0, 1.0);
+  struct task_record r = record(10, 1, 0);
+  const struct amounts a1 = {1000000000, 5000, 7000, 90, 11, 13, 17, 19};
+  set_amounts(&r, &a1);
+  update(&r, 1, false, 1.0);
+  check_rates(must_find(10, 1), &a1, 1.0);
 
-  /* Half a second later every counter moved by a known amount. */
-  const struct counters c2 = {1000000000 + 250000000,
-                              5000 + 1000,
-                              7000 + 3000,
-                              90 + 10,
-                              11 + 4,
-                              13 + 6,
-                              17 + 2,
-                              19 + 1};
-  set_counters(&s, &c2);
-  update(&s, 1, NULL, 0, 0.5);
-
+  /* Records are deltas: the next one's amounts are the interval's, smaller
+   * or larger than the last ones. */
+  const struct amounts a2 = {250000000, 1000, 30000, 10, 4, 600, 2, 1};
+  set_amounts(&r, &a2);
+  update(&r, 1, false, 0.5);
   struct proc_entry *e = must_find(10, 1);
   ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 500.0); /* 250 ms in 0.5 s */
-  ck_assert_close(e->rate[FEATURE_CPU_CYCLES], 2000.0);
-  ck_assert_close(e->rate[FEATURE_CPU_INSTRUCTIONS], 6000.0);
-  ck_assert_close(e->rate[FEATURE_CACHE_MISS], 20.0);
-  ck_assert_close(e->rate[FEATURE_PAGE_CACHE_HIT], 8.0);
-  ck_assert_close(e->rate[FEATURE_NET_RX_IRQ], 12.0);
-  ck_assert_close(e->rate[FEATURE_NET_TX_IRQ], 4.0);
-  ck_assert_close(e->rate[FEATURE_BLOCK_IRQ], 2.0);
+  check_rates(e, &a2, 0.5);
   ck_assert(e->active);
 
-  /* Nothing moved: all rates 0, not active. */
-  update(&s, 1, NULL, 0, 1.0);
+  /* A record that moved nothing (a full walk's): all rates 0, not active. */
+  const struct amounts zero = {0, 0, 0, 0, 0, 0, 0, 0};
+  set_amounts(&r, &zero);
+  update(&r, 1, true, 1.0);
   e = must_find(10, 1);
-  for (int f = 0; f < FEATURE_MAX; f++)
-    ck_assert_msg(e->rate[f] == 0, "feature %d rate %g", f, e->rate[f]);
+  check_all_rates_zero(e);
   ck_assert(!e->active);
 
   /* Three seconds, 3 s of CPU: 1000 ms/s. */
-  s.stats.cpu_ns += 3000000000ull;
-  update(&s, 1, NULL, 0, 3.0);
+  r.cpu_ns = 3000000000ull;
+  update(&r, 1, false, 3.0);
   ck_assert_close(must_find(10, 1)->rate[FEATURE_CPU_TIME_MS], 1000.0);
 }
 END_TEST
 
+/* The threads of a process each send a record: they add up. */
+START_TEST(test_records_add_up) {
+  struct task_record r[5];
+  const struct amounts t1 = {10000000, 1, 10, 100, 1000, 10000, 100000, 7};
+  const struct amounts t2 = {20000000, 2, 20, 200, 2000, 20000, 200000, 70};
+  const struct amounts t3 = {40000000, 4, 40, 400, 4000, 40000, 400000, 700};
+  r[0] = record(30, 3, 0);
+  set_amounts(&r[0], &t1);
+  r[1] = record(31, 3, 5000000); /* another process in between */
+  r[2] = record(30, 3, 0);
+  set_amounts(&r[2], &t2);
+  r[3] = record(30, 3, 0);
+  set_amounts(&r[3], &t3);
+  r[4] = record(31, 3, 6000000);
+  r[0].cgroup_id = 1;
+  r[2].cgroup_id = 2;
+  r[3].cgroup_id = 3;
+  strcpy(r[3].comm, "last");
+  update(r, 5, false, 2.0);
+
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+  const struct amounts sum = {70000000, 7, 70, 700, 7000, 70000, 700000, 777};
+  struct proc_entry *e = must_find(30, 3);
+  check_rates(e, &sum, 2.0);
+  ck_assert(e->active);
+  /* Identity from the last record. */
+  ck_assert_uint_eq(e->cgroup_id, 3);
+  ck_assert_str_eq(e->comm, "last");
+  ck_assert_close(must_find(31, 3)->rate[FEATURE_CPU_TIME_MS], 5.5);
+
+  /* The next update counts only its own records. */
+  update(&r[2], 1, false, 1.0);
+  check_rates(must_find(30, 3), &t2, 1.0);
+  ck_assert(must_find(31, 3)->rate[FEATURE_CPU_TIME_MS] == 0);
+}
+END_TEST
+
 START_TEST(test_several_processes_independent) {
-  struct proc_sample s[3] = {sample(1, 100, 100000000),
-                             sample(2, 200, 200000000),
-                             sample(3, 300, 300000000)};
-  update(s, 3, NULL, 0, 1.0);
+  struct task_record r[3] = {record(1, 100, 100000000),
+                             record(2, 200, 200000000),
+                             record(3, 300, 300000000)};
+  update(r, 3, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 3);
   ck_assert_close(must_find(1, 100)->rate[FEATURE_CPU_TIME_MS], 100.0);
   ck_assert_close(must_find(2, 200)->rate[FEATURE_CPU_TIME_MS], 200.0);
   ck_assert_close(must_find(3, 300)->rate[FEATURE_CPU_TIME_MS], 300.0);
 
   /* Different order in the next sample: rates follow the key. */
-  struct proc_sample t[3] = {sample(3, 300, 300000000 + 30000000),
-                             sample(1, 100, 100000000 + 10000000),
-                             sample(2, 200, 200000000 + 20000000)};
-  update(t, 3, NULL, 0, 1.0);
+  struct task_record s[3] = {record(3, 300, 30000000), record(1, 100, 10000000),
+                             record(2, 200, 20000000)};
+  update(s, 3, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 3);
   ck_assert_close(must_find(1, 100)->rate[FEATURE_CPU_TIME_MS], 10.0);
   ck_assert_close(must_find(2, 200)->rate[FEATURE_CPU_TIME_MS], 20.0);
   ck_assert_close(must_find(3, 300)->rate[FEATURE_CPU_TIME_MS], 30.0);
 }
 END_TEST
 
-START_TEST(test_zero_dt_is_finite) {
-  struct proc_sample s = sample(5, 5, 1000000000);
-  s.stats.softirq[KEPLER_IRQ_NET_RX] = 10;
-  update(&s, 1, NULL, 0, 0.0);
+/* Without a full walk, a process without a record did not move: it stays,
+ * with rates 0 and what it was. */
+START_TEST(test_no_record_rate_zero_stays) {
+  struct task_record r[2] = {record(40, 4, 0), record(41, 4, 8000000)};
+  const struct amounts a = {30000000, 3, 5, 7, 11, 13, 17, 19};
+  set_amounts(&r[0], &a);
+  r[0].cgroup_id = 99;
+  strcpy(r[0].comm, "quiet");
+  r[0].flags = RECORD_KTHREAD;
+  update(r, 2, false, 1.0);
+  check_rates(must_find(40, 4), &a, 1.0);
+
+  update(&r[1], 1, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+  struct proc_entry *e = must_find(40, 4);
+  check_all_rates_zero(e);
+  ck_assert(!e->active);
+  ck_assert_uint_eq(e->cgroup_id, 99);
+  ck_assert_str_eq(e->comm, "quiet");
+  ck_assert_uint_eq(e->flags, RECORD_KTHREAD);
+  ck_assert_close(must_find(41, 4)->rate[FEATURE_CPU_TIME_MS], 8.0);
+
+  /* Nobody moved. */
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+  check_all_rates_zero(must_find(40, 4));
+  check_all_rates_zero(must_find(41, 4));
+  ck_assert(!must_find(41, 4)->active);
+
+  /* Moving again, it counts only the new record. */
+  const struct amounts b = {2000000, 20, 30, 40, 50, 60, 70, 80};
+  set_amounts(&r[0], &b);
+  update(&r[0], 1, false, 2.0);
+  check_rates(must_find(40, 4), &b, 2.0);
+  ck_assert(must_find(40, 4)->active);
+}
+END_TEST
+
+/* dt 0 (the first sample): entries exist, rates are finite zeros, and the
+ * amounts are not carried into the next interval. */
+START_TEST(test_zero_dt_is_baseline) {
+  struct task_record r[2] = {record(5, 5, 0), final_record(6, 6, 0)};
+  const struct amounts a = {1000000000, 2, 3, 4, 5, 6, 7, 8};
+  set_amounts(&r[0], &a);
+  set_amounts(&r[1], &a);
+  update(r, 2, false, 0.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
   struct proc_entry *e = must_find(5, 5);
   for (int f = 0; f < FEATURE_MAX; f++)
-    ck_assert_msg(isfinite(e->rate[f]) && e->rate[f] >= 0,
+    ck_assert_msg(isfinite(e->rate[f]) && e->rate[f] == 0,
                   "feature %d rate %g with dt 0", f, e->rate[f]);
-}
-END_TEST
-
-/* --- Counters that go backwards ------------------------------------------ */
-
-START_TEST(test_backwards_is_zero_not_wrap) {
-  struct proc_sample s = sample(7, 70, 0);
-  const struct counters c1 = {5000000000, 1000, 1000, 1000,
-                              1000,       1000, 1000, 1000};
-  set_counters(&s, &c1);
-  update(&s, 1, NULL, 0, 1.0);
-
-  /* One unit below the last value in every counter: a wrap would give about
-   * 1.8e19 per second. */
-  const struct counters c2 = {
-      5000000000 - 1, 999, 999, 999, 999, 999, 999, 999};
-  set_counters(&s, &c2);
-  update(&s, 1, NULL, 0, 1.0);
-  struct proc_entry *e = must_find(7, 70);
-  for (int f = 0; f < FEATURE_MAX; f++)
-    ck_assert_msg(e->rate[f] == 0, "feature %d went backwards: rate %g", f,
-                  e->rate[f]);
   ck_assert(!e->active);
-
-  /* Forward again, above the highest value seen: measured from 5 s / 1000. */
-  const struct counters c3 = {
-      5000000000 + 40000000, 1100, 1200, 1300, 1400, 1500, 1600, 1700};
-  set_counters(&s, &c3);
-  update(&s, 1, NULL, 0, 2.0);
-  e = must_find(7, 70);
-  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 20.0); /* 40 ms in 2 s */
-  ck_assert_close(e->rate[FEATURE_CPU_CYCLES], 50.0);
-  ck_assert_close(e->rate[FEATURE_CPU_INSTRUCTIONS], 100.0);
-  ck_assert_close(e->rate[FEATURE_CACHE_MISS], 150.0);
-  ck_assert_close(e->rate[FEATURE_PAGE_CACHE_HIT], 200.0);
-  ck_assert_close(e->rate[FEATURE_NET_RX_IRQ], 250.0);
-  ck_assert_close(e->rate[FEATURE_NET_TX_IRQ], 300.0);
-  ck_assert_close(e->rate[FEATURE_BLOCK_IRQ], 350.0);
+  ck_assert_str_eq(e->comm, "p5");
+  /* Exited: active even without a rate. */
+  e = must_find(6, 6);
+  check_all_rates_zero(e);
   ck_assert(e->active);
-}
-END_TEST
 
-START_TEST(test_backwards_measured_from_highest) {
-  struct proc_sample s = sample(8, 80, 1000000000);
-  update(&s, 1, NULL, 0, 1.0);
-  s.stats.cpu_ns = 900000000; /* back 100 ms */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(8, 80)->rate[FEATURE_CPU_TIME_MS] == 0);
-  s.stats.cpu_ns = 950000000; /* forward, but still below the highest */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(8, 80)->rate[FEATURE_CPU_TIME_MS] == 0);
-  ck_assert(!must_find(8, 80)->active);
-  s.stats.cpu_ns = 1000000000; /* back at the highest */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(8, 80)->rate[FEATURE_CPU_TIME_MS] == 0);
-  s.stats.cpu_ns = 1200000000; /* 200 ms beyond the highest */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(8, 80)->rate[FEATURE_CPU_TIME_MS], 200.0);
-  ck_assert(must_find(8, 80)->active);
-}
-END_TEST
-
-START_TEST(test_backwards_per_feature) {
-  struct proc_sample s = sample(9, 90, 1000000000);
-  s.stats.hw[KEPLER_HW_CYCLES] = 10000;
-  update(&s, 1, NULL, 0, 1.0);
-  /* CPU time forward, cycles backward in the same sample. */
-  s.stats.cpu_ns = 1100000000;
-  s.stats.hw[KEPLER_HW_CYCLES] = 9000;
-  update(&s, 1, NULL, 0, 1.0);
-  struct proc_entry *e = must_find(9, 90);
-  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 100.0);
-  ck_assert(e->rate[FEATURE_CPU_CYCLES] == 0);
-  ck_assert(e->active);
-  /* Cycles past their highest: measured from 10000, CPU from 1.1 s. */
-  s.stats.cpu_ns = 1150000000;
-  s.stats.hw[KEPLER_HW_CYCLES] = 10500;
-  update(&s, 1, NULL, 0, 1.0);
-  e = must_find(9, 90);
-  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 50.0);
-  ck_assert_close(e->rate[FEATURE_CPU_CYCLES], 500.0);
-}
-END_TEST
-
-START_TEST(test_counter_near_uint64_max) {
-  const uint64_t top = UINT64_MAX - 10;
-  struct proc_sample s = sample(11, 110, 0);
-  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = top;
-  update(&s, 1, NULL, 0, 1.0);
-  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = top + 6;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(11, 110)->rate[FEATURE_CPU_INSTRUCTIONS], 6.0);
-  /* Dropping to a small value is not a wrap around 2^64. */
-  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = 5;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(11, 110)->rate[FEATURE_CPU_INSTRUCTIONS] == 0);
-  s.stats.hw[KEPLER_HW_INSTRUCTIONS] = UINT64_MAX;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(11, 110)->rate[FEATURE_CPU_INSTRUCTIONS], 4.0);
-}
-END_TEST
-
-/* --- In-flight slices ----------------------------------------------------- */
-
-START_TEST(test_inflight_credited) {
-  struct proc_sample s = sample(20, 2, 100000000);
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 100.0);
-
-  /* No switch-out since: the map did not move, a CPU runs it for 50 ms. */
-  struct inflight_slice inf[2] = {{.key = key_of(20, 2), .ns = 50000000}};
-  update(&s, 1, inf, 1, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 50.0);
-  ck_assert(must_find(20, 2)->active);
-
-  /* The slice ended at 80 ms: only the 30 ms not yet credited count. */
-  s.stats.cpu_ns = 100000000 + 80000000;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 30.0);
-
-  /* Two threads on two CPUs: 20 ms + 10 ms in flight. */
-  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 20000000};
-  inf[1] = (struct inflight_slice){.key = key_of(20, 2), .ns = 10000000};
-  update(&s, 1, inf, 2, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 30.0);
-
-  /* They ended at 25 ms and 10 ms: 5 ms new. */
-  s.stats.cpu_ns = 180000000 + 35000000;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 5.0);
-
-  /* A slice still running at the next sample: only its growth counts. */
-  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 40000000};
-  update(&s, 1, inf, 1, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 40.0);
-  inf[0] = (struct inflight_slice){.key = key_of(20, 2), .ns = 100000000};
-  update(&s, 1, inf, 1, 1.0);
-  ck_assert_close(must_find(20, 2)->rate[FEATURE_CPU_TIME_MS], 60.0);
-}
-END_TEST
-
-START_TEST(test_inflight_other_process_untouched) {
-  struct proc_sample s[2] = {sample(21, 1, 10000000), sample(22, 1, 10000000)};
-  update(s, 2, NULL, 0, 1.0);
-  struct inflight_slice inf[1] = {{.key = key_of(22, 1), .ns = 70000000}};
-  update(s, 2, inf, 1, 1.0);
-  ck_assert(must_find(21, 1)->rate[FEATURE_CPU_TIME_MS] == 0);
-  ck_assert(!must_find(21, 1)->active);
-  ck_assert_close(must_find(22, 1)->rate[FEATURE_CPU_TIME_MS], 70.0);
-  /* Same tgid, other start time: a different process gets nothing. */
-  inf[0] = (struct inflight_slice){.key = key_of(21, 2), .ns = 70000000};
-  update(s, 2, inf, 1, 1.0);
-  ck_assert(must_find(21, 1)->rate[FEATURE_CPU_TIME_MS] == 0);
-  ck_assert_uint_eq(proc_table_size(tbl), 2);
-}
-END_TEST
-
-START_TEST(test_inflight_new_process_credited) {
-  /* First seen with a slice running: the slice counts now, and only what
-   * it ran after this sample counts at the next one. */
-  struct proc_sample s = sample(23, 3, 10000000);
-  struct inflight_slice inf[1] = {{.key = key_of(23, 3), .ns = 40000000}};
-  update(&s, 1, inf, 1, 1.0);
-  ck_assert_close(must_find(23, 3)->rate[FEATURE_CPU_TIME_MS], 50.0);
-  s.stats.cpu_ns = 10000000 + 60000000; /* the slice ended at 60 ms */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(23, 3)->rate[FEATURE_CPU_TIME_MS], 20.0);
-}
-END_TEST
-
-START_TEST(test_inflight_idle_ignored) {
-  struct proc_sample s = sample(24, 4, 10000000);
-  update(&s, 1, NULL, 0, 1.0);
-  /* Idle CPUs report tgid 0. */
-  struct inflight_slice inf[3] = {{.key = key_of(0, 0), .ns = 900000000},
-                                  {.key = key_of(0, 4), .ns = 900000000},
-                                  {.key = key_of(24, 4), .ns = 1000000}};
-  update(&s, 1, inf, 3, 1.0);
+  r[0].cpu_ns = 7000000;
+  update(&r[0], 1, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
-  ck_assert_ptr_null(find(0, 0));
-  ck_assert_close(must_find(24, 4)->rate[FEATURE_CPU_TIME_MS], 1.0);
+  ck_assert_close(must_find(5, 5)->rate[FEATURE_CPU_TIME_MS], 7.0);
+  ck_assert_close(must_find(5, 5)->rate[FEATURE_CPU_CYCLES], 2.0);
 }
 END_TEST
 
-START_TEST(test_inflight_idle_never_credited) {
-  /* Even if an entry with tgid 0 were in the table, an idle slice is not
-   * CPU time of any process. */
-  struct proc_sample s = sample(0, 0, 0);
-  update(&s, 1, NULL, 0, 1.0);
-  struct inflight_slice inf[1] = {{.key = key_of(0, 0), .ns = 500000000}};
-  update(&s, 1, inf, 1, 1.0);
-  ck_assert(must_find(0, 0)->rate[FEATURE_CPU_TIME_MS] == 0);
-}
-END_TEST
-
-START_TEST(test_inflight_for_departed_process) {
-  struct proc_sample s[2] = {sample(25, 5, 10000000), sample(26, 6, 10000000)};
-  update(s, 2, NULL, 0, 1.0);
-  /* 26 left the map; a late in-flight slice names it. */
-  struct inflight_slice inf[1] = {{.key = key_of(26, 6), .ns = 5000000}};
-  update(s, 1, inf, 1, 1.0);
-  ck_assert_uint_eq(proc_table_size(tbl), 1);
-  ck_assert_ptr_null(find(26, 6));
-  ck_assert_ptr_nonnull(find(25, 5));
-}
-END_TEST
-
-/* --- active ----------------------------------------------------------------
- */
+/* --- active -------------------------------------------------------------- */
 
 START_TEST(test_active_flag) {
-  struct proc_sample s[2] = {sample(30, 1, 0), sample(31, 1, 5000000)};
-  update(s, 2, NULL, 0, 1.0);
-  ck_assert(!must_find(30, 1)->active); /* never ran */
-  ck_assert(must_find(31, 1)->active);
-  /* 31 did not run this interval; 30 ran 1 ns. */
-  s[0].stats.cpu_ns = 1;
-  update(s, 2, NULL, 0, 1.0);
-  ck_assert(must_find(30, 1)->active);
-  ck_assert(!must_find(31, 1)->active);
-  /* Softirqs without CPU time do not make it run. */
-  update(s, 2, NULL, 0, 1.0);
-  ck_assert(!must_find(30, 1)->active);
+  struct task_record r[2] = {record(50, 1, 0), record(51, 1, 5000000)};
+  /* Events without CPU time do not make a process run. */
+  r[0].count[KEPLER_COUNT_NET_RX] = 100;
+  r[0].count[KEPLER_COUNT_PAGE_CACHE_HIT] = 100;
+  update(r, 2, false, 1.0);
+  ck_assert(!must_find(50, 1)->active);
+  ck_assert_close(must_find(50, 1)->rate[FEATURE_NET_RX_IRQ], 100.0);
+  ck_assert(must_find(51, 1)->active);
+
+  /* 51 sent no record; 50 ran 1 ns. */
+  r[0].cpu_ns = 1;
+  update(&r[0], 1, false, 1.0);
+  ck_assert(must_find(50, 1)->active);
+  ck_assert(!must_find(51, 1)->active);
+
+  /* Neither moved. */
+  update(NULL, 0, false, 1.0);
+  ck_assert(!must_find(50, 1)->active);
+  ck_assert(!must_find(51, 1)->active);
 }
 END_TEST
 
-START_TEST(test_active_on_first_exited_sample) {
-  struct proc_sample s = sample(32, 1, 20000000);
-  update(&s, 1, NULL, 0, 1.0);
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(!must_find(32, 1)->active);
-  /* It exited without running in the interval: still reported once. */
-  s.stats.flags = PROC_EXITED;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(32, 1)->active);
-  ck_assert_uint_eq(must_find(32, 1)->flags, PROC_EXITED);
-  /* The second exited sample with nothing new: not active. */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(!must_find(32, 1)->active);
-}
-END_TEST
-
-START_TEST(test_active_final_slice_after_exit) {
-  struct proc_sample s = sample(33, 1, 20000000);
-  s.stats.flags = PROC_EXITED;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(33, 1)->active);
-  /* A final slice landed after the exit hook. */
-  s.stats.cpu_ns += 3000000;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert(must_find(33, 1)->active);
-  ck_assert_close(must_find(33, 1)->rate[FEATURE_CPU_TIME_MS], 3.0);
-}
-END_TEST
-
-START_TEST(test_new_exited_zero_cpu_active) {
-  /* Seen for the first time already exited, with no CPU time at all. */
-  struct proc_sample s = sample(34, 1, 0);
-  s.stats.flags = PROC_EXITED | PROC_KTHREAD;
-  update(&s, 1, NULL, 0, 1.0);
-  struct proc_entry *e = must_find(34, 1);
+START_TEST(test_exited_active_without_cpu) {
+  struct task_record r = record(52, 1, 20000000);
+  update(&r, 1, false, 1.0);
+  update(NULL, 0, false, 1.0);
+  ck_assert(!must_find(52, 1)->active);
+  /* Its final record holds nothing new: still reported, once. */
+  r = final_record(52, 1, 0);
+  update(&r, 1, false, 1.0);
+  struct proc_entry *e = must_find(52, 1);
   ck_assert(e->active);
-  ck_assert_uint_eq(e->flags, PROC_EXITED | PROC_KTHREAD);
+  check_all_rates_zero(e);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED);
+
+  /* A kernel thread seen first at its exit. */
+  r = final_record(53, 1, 0);
+  r.flags |= RECORD_KTHREAD;
+  update(&r, 1, false, 1.0);
+  ck_assert_ptr_null(find(52, 1));
+  e = must_find(53, 1);
+  ck_assert(e->active);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED | RECORD_KTHREAD);
 }
 END_TEST
 
-/* --- Exit lifecycle and departures -----------------------------------------
- */
+/* Flags are the last record's, but RECORD_EXITED sticks. */
+START_TEST(test_flags_from_records) {
+  struct task_record r = record(54, 1, 1000000);
+  r.flags = RECORD_KTHREAD;
+  update(&r, 1, false, 1.0);
+  ck_assert_uint_eq(must_find(54, 1)->flags, RECORD_KTHREAD);
+  /* No record: flags kept. */
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(must_find(54, 1)->flags, RECORD_KTHREAD);
+  /* A record without the flag: copied. */
+  r.flags = 0;
+  update(&r, 1, false, 1.0);
+  ck_assert_uint_eq(must_find(54, 1)->flags, 0);
 
-START_TEST(test_exited_kept_while_counters_move) {
-  struct proc_key keys[2];
-  struct proc_sample s = sample(44, 4, 10000000);
-  update(&s, 1, NULL, 0, 1.0);
-  s.stats.flags = PROC_EXITED;
-  update(&s, 1, NULL, 0, 1.0);
-  /* Second exited sample, but its final slice landed after the exit hook. */
-  s.stats.cpu_ns += 3000000;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(44, 4)->rate[FEATURE_CPU_TIME_MS], 3.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  /* Quiet now: it may go. */
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
-  ck_assert_uint_eq(keys[0].tgid, 44);
+  /* The final record first, then a thread's record in the same sample. */
+  struct task_record s[3] = {final_record(54, 1, 2000000),
+                             record(54, 1, 3000000), record(55, 1, 1000000)};
+  update(s, 3, false, 1.0);
+  struct proc_entry *e = must_find(54, 1);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 5.0);
+  ck_assert(e->active);
+  ck_assert_uint_eq(must_find(55, 1)->flags, 0);
+  /* ... so it leaves at the next update. */
+  update(NULL, 0, false, 1.0);
+  ck_assert_ptr_null(find(54, 1));
+  ck_assert_ptr_nonnull(find(55, 1));
 }
 END_TEST
 
-START_TEST(test_vanished_reaped_when_quiet) {
-  struct proc_key keys[2];
-  struct proc_sample s = sample(45, 4, 10000000);
-  update(&s, 1, NULL, 0, 1.0);
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  must_find(45, 4)->vanished = true; /* the core's /proc sweep found it gone */
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
-  ck_assert_ptr_null(find(45, 4));
-}
-END_TEST
+/* --- Exit lifecycle and full walks --------------------------------------- */
 
-START_TEST(test_exited_reaped_after_two_samples) {
-  struct proc_key keys[8];
-  struct proc_sample s[2] = {sample(40, 4, 10000000), sample(41, 4, 10000000)};
-  update(s, 2, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
+START_TEST(test_exited_reported_once) {
+  struct task_record r[3] = {record(60, 6, 10000000), record(61, 6, 10000000),
+                             record(62, 6, 10000000)};
+  update(r, 3, false, 1.0);
 
-  s[0].stats.flags = PROC_EXITED;
-  update(s, 2, NULL, 0, 1.0);
-  /* Exit seen once: not yet. */
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  ck_assert_uint_eq(proc_table_size(tbl), 2);
-  ck_assert_ptr_nonnull(find(40, 4));
-
-  update(s, 2, NULL, 0, 1.0);
-  /* Seen twice: reaped, and only it. */
-  memset(keys, 0xaa, sizeof(keys));
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
-  ck_assert_uint_eq(keys[0].tgid, 40);
-  ck_assert_uint_eq(keys[0].start_ns, 4);
-  ck_assert_uint_eq(proc_table_size(tbl), 1);
-  ck_assert_uint_eq(count_entries(), 1);
-  ck_assert_ptr_null(find(40, 4));
-  ck_assert_ptr_nonnull(find(41, 4));
-  /* Only once. */
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  /* The survivor's counters are intact. */
-  s[1].stats.cpu_ns += 7000000;
-  update(&s[1], 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(41, 4)->rate[FEATURE_CPU_TIME_MS], 7.0);
-}
-END_TEST
-
-START_TEST(test_exited_not_reaped_between_samples) {
-  struct proc_key keys[2];
-  struct proc_sample s = sample(42, 4, 10000000);
-  s.stats.flags = PROC_EXITED;
-  update(&s, 1, NULL, 0, 1.0);
-  /* Reaping twice without a new sample does not advance the lifecycle. */
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  ck_assert_uint_eq(proc_table_size(tbl), 1);
-  /* A sample without the exit flag (should not happen) does not count. */
-  s.stats.flags = 0;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
-  s.stats.flags = PROC_EXITED;
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
-  ck_assert_uint_eq(keys[0].tgid, 42);
-}
-END_TEST
-
-START_TEST(test_reap_respects_max) {
-  struct proc_sample s[5];
-  for (unsigned i = 0; i < 5; i++) {
-    s[i] = sample(50 + i, 5, 1000000);
-    s[i].stats.flags = i < 3 ? PROC_EXITED : 0;
-  }
-  update(s, 5, NULL, 0, 1.0);
-  update(s, 5, NULL, 0, 1.0);
-
-  struct proc_key keys[4];
-  memset(keys, 0, sizeof(keys));
-  ck_assert_uint_eq(reap(keys, 2), 2);
-  ck_assert_uint_eq(keys[2].tgid, 0); /* nothing beyond max written */
+  struct task_record s[2] = {final_record(60, 6, 4000000),
+                             record(61, 6, 1000000)};
+  update(s, 2, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 3);
-  ck_assert_uint_eq(reap(keys + 2, 2), 1);
-  ck_assert_uint_eq(reap(keys, 0), 0);
+  struct proc_entry *e = must_find(60, 6);
+  ck_assert(e->active);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 4.0);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED);
+  ck_assert_uint_eq(must_find(61, 6)->flags, 0);
+  ck_assert_uint_eq(must_find(62, 6)->flags, 0);
+
+  /* Gone at the next update, without a full walk; the others stay. */
+  update(NULL, 0, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
-  bool seen[3] = {false, false, false};
-  for (int i = 0; i < 3; i++) {
-    ck_assert_uint_ge(keys[i].tgid, 50);
-    ck_assert_uint_lt(keys[i].tgid, 53);
-    ck_assert(!seen[keys[i].tgid - 50]);
-    seen[keys[i].tgid - 50] = true;
-  }
-  ck_assert_ptr_nonnull(find(53, 5));
-  ck_assert_ptr_nonnull(find(54, 5));
+  ck_assert_ptr_null(find(60, 6));
+  ck_assert_ptr_nonnull(find(61, 6));
+  ck_assert_ptr_nonnull(find(62, 6));
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+
+  /* The survivors' amounts are intact. */
+  r[1].cpu_ns = 7000000;
+  update(&r[1], 1, false, 1.0);
+  ck_assert_close(must_find(61, 6)->rate[FEATURE_CPU_TIME_MS], 7.0);
 }
 END_TEST
 
-START_TEST(test_missing_dropped) {
-  struct proc_sample s[3] = {sample(60, 6, 100000000), sample(61, 6, 200000000),
-                             sample(62, 6, 300000000)};
-  update(s, 3, NULL, 0, 1.0);
-  ck_assert_uint_eq(proc_table_size(tbl), 3);
-  struct proc_sample t[2] = {s[0], s[2]};
-  t[0].stats.cpu_ns += 1000000;
-  t[1].stats.cpu_ns += 2000000;
-  update(t, 2, NULL, 0, 1.0);
+/* Born and gone within one interval: the final record is its only one. */
+START_TEST(test_exited_never_seen) {
+  struct task_record y = record(71, 7, 1000000);
+  update(&y, 1, false, 1.0);
+
+  struct task_record r[2] = {final_record(70, 7, 2000000), y};
+  strcpy(r[0].comm, "short");
+  r[0].cgroup_id = 12;
+  /* A full walk: the final record counts as its record. */
+  update(r, 2, true, 0.5);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
-  ck_assert_ptr_null(find(61, 6));
-  ck_assert_close(must_find(60, 6)->rate[FEATURE_CPU_TIME_MS], 1.0);
-  ck_assert_close(must_find(62, 6)->rate[FEATURE_CPU_TIME_MS], 2.0);
+  struct proc_entry *e = must_find(70, 7);
+  ck_assert(e->active);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 4.0);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED);
+  ck_assert_str_eq(e->comm, "short");
+  ck_assert_uint_eq(e->cgroup_id, 12);
 
-  /* An exited process that left the map after one exited sample is
-   * dropped, not reaped. */
-  t[0].stats.flags = PROC_EXITED;
-  update(t, 2, NULL, 0, 1.0);
-  update(&t[1], 1, NULL, 0, 1.0);
-  struct proc_key keys[4];
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 0);
+  update(&y, 1, true, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
+  ck_assert_ptr_null(find(70, 7));
+  ck_assert_ptr_nonnull(find(71, 7));
+}
+END_TEST
 
-  /* Coming back, it starts from scratch: all it counted is new. */
-  update(s, 1, NULL, 0, 2.0);
+/* A record for a key after its final one (a duplicate final, a late
+ * thread): a new entry with only that record's amounts. */
+START_TEST(test_record_after_exit_is_fresh) {
+  struct task_record r = record(80, 8, 10000000);
+  update(&r, 1, false, 1.0);
+  r = final_record(80, 8, 5000000);
+  update(&r, 1, false, 1.0);
+  ck_assert_close(must_find(80, 8)->rate[FEATURE_CPU_TIME_MS], 5.0);
+  must_find(80, 8)->energy_j = 42; /* charged for its life */
+
+  /* A duplicate final record: reported once more, on its own. */
+  r = final_record(80, 8, 3000000);
+  update(&r, 1, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
-  ck_assert_close(must_find(60, 6)->rate[FEATURE_CPU_TIME_MS], 50.0);
-  ck_assert_uint_eq(must_find(60, 6)->exit_samples, 0);
+  struct proc_entry *e = must_find(80, 8);
+  ck_assert(e->energy_j == 0);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 3.0);
+  ck_assert(e->active);
+  ck_assert_uint_eq(e->flags, RECORD_EXITED);
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 0);
 
-  /* An empty sample drops everything. */
-  update(NULL, 0, NULL, 0, 1.0);
+  /* A late record without the flag makes an entry that stays until a full
+   * walk finds the process gone. */
+  r = final_record(81, 8, 1000000);
+  update(&r, 1, false, 1.0);
+  must_find(81, 8)->energy_j = 7;
+  r = record(81, 8, 2000000);
+  update(&r, 1, false, 1.0);
+  e = must_find(81, 8);
+  ck_assert(e->energy_j == 0);
+  ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 2.0);
+  ck_assert_uint_eq(e->flags, 0);
+  update(NULL, 0, false, 1.0);
+  ck_assert_ptr_nonnull(find(81, 8));
+  update(NULL, 0, true, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 0);
+}
+END_TEST
+
+/* Several leave in one update, the last entry among them (it moves into a
+ * leaver's place and must be looked at there). */
+START_TEST(test_exited_removed_when_last_moves_in) {
+  struct task_record r[5];
+  for (uint32_t i = 0; i < 5; i++)
+    r[i] = record(90 + i, 9, 1000000 * (i + 1));
+  update(r, 5, false, 1.0);
+  for (uint32_t i = 0; i < 5; i++)
+    if (i == 1 || i >= 3)
+      r[i].flags = RECORD_EXITED;
+  update(r, 5, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 5);
+
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+  ck_assert_ptr_nonnull(find(90, 9));
+  ck_assert_ptr_null(find(91, 9));
+  ck_assert_ptr_nonnull(find(92, 9));
+  ck_assert_ptr_null(find(93, 9));
+  ck_assert_ptr_null(find(94, 9));
+}
+END_TEST
+
+START_TEST(test_full_walk_removes_unrecorded) {
+  struct task_record r[5];
+  for (uint32_t i = 0; i < 5; i++)
+    r[i] = record(100 + i, 10, 1000000 * (i + 1));
+  update(r, 5, false, 1.0);
+
+  /* A full walk with records for 102 (nothing moved), 104 and a newcomer:
+   * the three without one are gone. */
+  struct task_record s[3] = {record(102, 10, 0), record(104, 10, 3000000),
+                             record(105, 10, 4000000)};
+  update(s, 3, true, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 3);
+  ck_assert_ptr_null(find(100, 10));
+  ck_assert_ptr_null(find(101, 10));
+  ck_assert_ptr_null(find(103, 10));
+  struct proc_entry *e = must_find(102, 10);
+  check_all_rates_zero(e);
+  ck_assert(!e->active);
+  ck_assert_close(must_find(104, 10)->rate[FEATURE_CPU_TIME_MS], 3.0);
+  ck_assert_close(must_find(105, 10)->rate[FEATURE_CPU_TIME_MS], 4.0);
+
+  /* The same records without a full walk remove nothing. */
+  update(&s[2], 1, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 3);
+}
+END_TEST
+
+/* An entry that moves into a removed one's place still gets its rates. */
+START_TEST(test_full_walk_moved_entry_rated) {
+  struct task_record r[3] = {record(110, 1, 1000000), record(111, 1, 1000000),
+                             record(112, 1, 9000000)};
+  update(r, 3, false, 1.0);
+  ck_assert_close(must_find(112, 1)->rate[FEATURE_CPU_TIME_MS], 9.0);
+  struct task_record s[2] = {record(111, 1, 1000000), record(112, 1, 2000000)};
+  update(s, 2, true, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2);
+  ck_assert_ptr_null(find(110, 1));
+  ck_assert_close(must_find(111, 1)->rate[FEATURE_CPU_TIME_MS], 1.0);
+  ck_assert_close(must_find(112, 1)->rate[FEATURE_CPU_TIME_MS], 2.0);
+  /* Its amounts were taken: nothing is left over for the next update. */
+  update(NULL, 0, false, 1.0);
+  check_all_rates_zero(must_find(112, 1));
+  check_all_rates_zero(must_find(111, 1));
+}
+END_TEST
+
+START_TEST(test_full_walk_empty_drops_all) {
+  struct task_record r[3] = {record(120, 1, 1000000), record(121, 1, 0),
+                             final_record(122, 1, 0)};
+  update(r, 3, false, 1.0);
+  update(NULL, 0, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), 2); /* 122 exited */
+  update(NULL, 0, true, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 0);
   size_t pos = 0;
   ck_assert_ptr_null(proc_table_next(tbl, &pos));
+  /* Usable afterwards. */
+  update(r, 1, false, 1.0);
+  ck_assert_close(must_find(120, 1)->rate[FEATURE_CPU_TIME_MS], 1.0);
 }
 END_TEST
 
 START_TEST(test_pid_reuse) {
-  struct proc_sample old = sample(100, 1000, 400000000);
-  update(&old, 1, NULL, 0, 1.0);
+  struct task_record old = record(130, 1000, 400000000);
+  update(&old, 1, false, 1.0);
 
-  /* The pid is reused by a new process while the old entry is still in the
-   * map (exited, not yet reaped). */
-  old.stats.cpu_ns = 500000000;
-  old.stats.flags = PROC_EXITED;
-  strcpy(old.stats.comm, "old");
-  struct proc_sample young = sample(100, 2000, 30000000);
-  strcpy(young.stats.comm, "young");
-  struct proc_sample both[2] = {old, young};
-  update(both, 2, NULL, 0, 1.0);
+  /* The old process exits and its pid is reused in the same interval. */
+  old = final_record(130, 1000, 100000000);
+  strcpy(old.comm, "old");
+  struct task_record young = record(130, 2000, 30000000);
+  strcpy(young.comm, "young");
+  struct task_record both[2] = {old, young};
+  update(both, 2, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 2);
-  ck_assert_close(must_find(100, 1000)->rate[FEATURE_CPU_TIME_MS], 100.0);
-  ck_assert_close(must_find(100, 2000)->rate[FEATURE_CPU_TIME_MS], 30.0);
-  ck_assert_str_eq(must_find(100, 1000)->comm, "old");
-  ck_assert_str_eq(must_find(100, 2000)->comm, "young");
+  ck_assert_close(must_find(130, 1000)->rate[FEATURE_CPU_TIME_MS], 100.0);
+  ck_assert_close(must_find(130, 2000)->rate[FEATURE_CPU_TIME_MS], 30.0);
+  ck_assert_str_eq(must_find(130, 1000)->comm, "old");
+  ck_assert_str_eq(must_find(130, 2000)->comm, "young");
+  ck_assert_uint_eq(must_find(130, 2000)->flags, 0);
 
-  both[1].stats.cpu_ns = 50000000;
-  update(both, 2, NULL, 0, 1.0);
-  ck_assert(must_find(100, 1000)->rate[FEATURE_CPU_TIME_MS] == 0);
-  ck_assert_close(must_find(100, 2000)->rate[FEATURE_CPU_TIME_MS], 20.0);
-
-  /* Reaping the old one leaves the new one. */
-  struct proc_key keys[4];
-  ck_assert_uint_eq(reap(keys, ARRAY_SIZE(keys)), 1);
-  ck_assert_uint_eq(keys[0].tgid, 100);
-  ck_assert_uint_eq(keys[0].start_ns, 1000);
-  ck_assert_ptr_nonnull(find(100, 2000));
-  ck_assert_ptr_null(find(100, 1000));
-
-  /* The new one keeps its own counters. */
-  both[1].stats.cpu_ns = 60000000;
-  update(&both[1], 1, NULL, 0, 1.0);
-  ck_assert_close(must_find(100, 2000)->rate[FEATURE_CPU_TIME_MS], 10.0);
+  /* The old one leaves, the new one keeps its own amounts. */
+  young.cpu_ns = 20000000;
+  update(&young, 1, false, 1.0);
   ck_assert_uint_eq(proc_table_size(tbl), 1);
+  ck_assert_ptr_null(find(130, 1000));
+  ck_assert_close(must_find(130, 2000)->rate[FEATURE_CPU_TIME_MS], 20.0);
+  ck_assert_str_eq(must_find(130, 2000)->comm, "young");
 }
 END_TEST
 
-/* --- Identity ------------------------------------------------------------- */
+/* --- Identity ------------------------------------------------------------ */
 
 START_TEST(test_comm_copied_terminated) {
-  struct proc_sample s = sample(70, 7, 1000000);
+  struct task_record r = record(140, 7, 1000000);
   /* The kernel's comm is 16 bytes; fill all of them, no NUL. */
-  memcpy(s.stats.comm, "abcdefghijklmnop", KEPLER_COMM_LEN);
-  update(&s, 1, NULL, 0, 1.0);
-  struct proc_entry *e = must_find(70, 7);
+  memcpy(r.comm, "abcdefghijklmnop", KEPLER_COMM_LEN);
+  update(&r, 1, false, 1.0);
+  struct proc_entry *e = must_find(140, 7);
   ck_assert_uint_eq(strnlen(e->comm, sizeof(e->comm)), KEPLER_COMM_LEN - 1);
   ck_assert_str_eq(e->comm, "abcdefghijklmno");
 
   /* exec renames it; the cgroup moves. */
-  memset(s.stats.comm, 0, sizeof(s.stats.comm));
-  strcpy(s.stats.comm, "sh");
-  s.stats.cgroup_id = 4242;
-  update(&s, 1, NULL, 0, 1.0);
-  e = must_find(70, 7);
+  memset(r.comm, 0, sizeof(r.comm));
+  strcpy(r.comm, "sh");
+  r.cgroup_id = 4242;
+  update(&r, 1, false, 1.0);
+  e = must_find(140, 7);
   ck_assert_str_eq(e->comm, "sh");
   ck_assert_uint_eq(e->cgroup_id, 4242);
 
   /* An empty comm stays empty. */
-  memset(s.stats.comm, 0, sizeof(s.stats.comm));
-  update(&s, 1, NULL, 0, 1.0);
-  ck_assert_str_eq(must_find(70, 7)->comm, "");
+  memset(r.comm, 0, sizeof(r.comm));
+  update(&r, 1, false, 1.0);
+  ck_assert_str_eq(must_find(140, 7)->comm, "");
 }
 END_TEST
 
-/* --- The hash table at scale -------------------------------------------- */
+/* --- The hash table at scale --------------------------------------------- */
 
 /* Deterministic pseudo-random numbers (xorshift64*). */
 static uint64_t rng_state;
@@ -737,8 +735,9 @@ static uint64_t rng(void) {
 
 #define MANY 6000
 #define FIRST_WAVE 5000
+#define MAX_PARTS 3 /* records (threads) per process and update */
 /* Process i: tgid 1 + i % 2500 (processes share a pid, as after pid reuse),
- * start_ns i * 1000 + 7. Processes FIRST_WAVE.. arrive later. */
+ * start_ns i * 1000 + 7. */
 static uint32_t many_tgid(size_t i) {
   return 1 + (uint32_t)(i % 2500);
 }
@@ -746,20 +745,70 @@ static uint64_t many_start(size_t i) {
   return (uint64_t)i * 1000 + 7;
 }
 
-enum { UNBORN, ALIVE, GONE };
-static struct proc_sample many_samples[MANY];
-static uint64_t many_cum[MANY]; /* cumulative CPU ns of process i */
+enum {
+  OUT,      /* not in the table */
+  LIVE,     /* in the table, has records when it moves */
+  EXITING,  /* sends its final record this update */
+  VANISHED, /* gone without a final record: in the table until a full walk */
+};
 static unsigned char many_state[MANY];
-static uint64_t many_delta_ms[MANY]; /* CPU ms of process i this interval */
-static double many_want[MANY];       /* expected CPU rate, ms/s */
+static uint64_t many_ns[MANY]; /* CPU ns process i reported this update */
+/* The mark the test left in process i's entry (energy_j); 0: none yet. A
+ * lost entry comes back without it, a moved one must take it along. */
+static uint32_t many_mark[MANY];
+static uint32_t many_marks;
 static unsigned char many_seen[MANY];
+static struct task_record many_records[MANY * MAX_PARTS];
 
-/* Checks that the table holds exactly the ALIVE processes, each once, with
- * CPU rate many_want[i]. */
-static void check_many(void) {
+static void many_reset(uint64_t seed) {
+  memset(many_state, OUT, sizeof(many_state));
+  memset(many_mark, 0, sizeof(many_mark));
+  many_marks = 0;
+  rng_state = seed;
+}
+
+/* This update's records, shuffled: the LIVE processes that moved (newcomers
+ * always; every one on a full walk, unmoved ones with a record of zeros) and
+ * every EXITING one's final record, each process's CPU time split
+ * over 1..MAX_PARTS records. */
+static size_t many_build(bool full_walk, unsigned idle_permille) {
+  size_t n = 0;
+  for (size_t i = 0; i < MANY; i++) {
+    many_ns[i] = 0;
+    if (many_state[i] != LIVE && many_state[i] != EXITING)
+      continue;
+    /* Not in the table yet (no mark): born in this interval, it ran. */
+    bool moved = !many_mark[i] || rng() % 1000 >= idle_permille;
+    if (many_state[i] == LIVE && !moved && !full_walk)
+      continue;
+    if (moved)
+      many_ns[i] = (1 + rng() % 5000) * 1000000ull;
+    unsigned parts = 1 + (unsigned)(rng() % MAX_PARTS);
+    uint64_t left = many_ns[i];
+    for (unsigned p = 0; p < parts; p++) {
+      uint64_t ns = p + 1 == parts ? left : rng() % (left + 1);
+      left -= ns;
+      many_records[n] = record(many_tgid(i), many_start(i), ns);
+      if (many_state[i] == EXITING && p == 0)
+        many_records[n].flags = RECORD_EXITED;
+      n++;
+    }
+  }
+  for (size_t k = n; k > 1; k--) {
+    size_t j = (size_t)(rng() % k);
+    struct task_record tmp = many_records[k - 1];
+    many_records[k - 1] = many_records[j];
+    many_records[j] = tmp;
+  }
+  return n;
+}
+
+/* The table holds exactly the processes not OUT, each once, with its own
+ * rate, activity, exit flag and mark; marks the new ones. */
+static void check_many(double dt) {
   size_t expected = 0;
   for (size_t i = 0; i < MANY; i++)
-    expected += many_state[i] == ALIVE;
+    expected += many_state[i] != OUT;
   ck_assert_uint_eq(proc_table_size(tbl), expected);
 
   memset(many_seen, 0, sizeof(many_seen));
@@ -773,75 +822,83 @@ static void check_many(void) {
      * costs a write to the runner. */
     if ((st - 7) % 1000 != 0 || i >= MANY || e->key.tgid != many_tgid(i))
       ck_abort_msg("unknown key %u/%llu", e->key.tgid, (unsigned long long)st);
-    if (many_state[i] != ALIVE)
+    if (many_state[i] == OUT)
       ck_abort_msg("process %zu should not be there", i);
     if (many_seen[i])
       ck_abort_msg("process %zu present twice", i);
     many_seen[i] = 1;
-    if (!(fabs(e->rate[FEATURE_CPU_TIME_MS] - many_want[i]) <=
-          1e-9 * fmax(1, many_want[i])))
+    double want = (double)many_ns[i] / 1e6 / dt;
+    if (!(fabs(e->rate[FEATURE_CPU_TIME_MS] - want) <= 1e-9 * fmax(1, want)))
       ck_abort_msg("process %zu rate %.17g, want %.17g", i,
-                   e->rate[FEATURE_CPU_TIME_MS], many_want[i]);
+                   e->rate[FEATURE_CPU_TIME_MS], want);
+    bool exiting = many_state[i] == EXITING;
+    if (e->active != (many_ns[i] > 0 || exiting))
+      ck_abort_msg("process %zu active %d", i, e->active);
+    if (((e->flags & RECORD_EXITED) != 0) != exiting)
+      ck_abort_msg("process %zu flags %#x", i, e->flags);
+    if (e->energy_j != (double)many_mark[i])
+      ck_abort_msg("process %zu mark %g, want %u", i, e->energy_j,
+                   many_mark[i]);
+    if (!many_mark[i]) {
+      many_mark[i] = ++many_marks;
+      e->energy_j = many_mark[i];
+    }
   }
   ck_assert_uint_eq(n, expected);
 }
 
-/* One interval of dt_s: every ALIVE process ran many_delta_ms[i]; returns
- * the number of samples written to many_samples. */
-static size_t many_sample(void) {
-  size_t n = 0;
+/* One update: records built, the table updated and checked; then the
+ * EXITING processes are OUT (they leave at the next update). */
+static void many_update(bool full_walk, double dt, unsigned idle_permille) {
+  size_t n = many_build(full_walk, idle_permille);
+  ck_assert_int_eq(proc_table_update(tbl, many_records, n, full_walk, dt), 0);
   for (size_t i = 0; i < MANY; i++) {
-    if (many_state[i] != ALIVE)
-      continue;
-    many_cum[i] += many_delta_ms[i] * 1000000ull;
-    many_samples[n++] = sample(many_tgid(i), many_start(i), many_cum[i]);
+    if (full_walk && many_state[i] == VANISHED) {
+      many_state[i] = OUT;
+      many_mark[i] = 0;
+    }
   }
-  return n;
+  check_many(dt);
+  for (size_t i = 0; i < MANY; i++) {
+    if (many_state[i] == EXITING) {
+      many_state[i] = OUT;
+      many_mark[i] = 0;
+    }
+  }
 }
 
 START_TEST(test_many_grow_and_shrink) {
-  memset(many_cum, 0, sizeof(many_cum));
-  memset(many_state, UNBORN, sizeof(many_state));
-  rng_state = 0x9e3779b97f4a7c15ull;
+  many_reset(0x9e3779b97f4a7c15ull);
 
-  /* 5000 new processes at once, process i with i + 1 ms of CPU: all of it
-   * is new, over 1 s. */
-  for (size_t i = 0; i < FIRST_WAVE; i++) {
-    many_state[i] = ALIVE;
-    many_delta_ms[i] = i + 1;
-    many_want[i] = (double)(i + 1);
-  }
-  size_t n = many_sample();
-  ck_assert_uint_eq(n, FIRST_WAVE);
-  ck_assert_int_eq(proc_table_update(tbl, many_samples, n, NULL, 0, 1.0), 0);
-  check_many();
+  /* 5000 new processes at once, over 1 s. */
+  for (size_t i = 0; i < FIRST_WAVE; i++)
+    many_state[i] = LIVE;
+  many_update(false, 1.0, 0);
 
-  /* Then most leave at once, more leave, newcomers land in the holes, and
-   * finally everyone leaves. A process that were lost by the deletion would
-   * be counted as new (its whole cumulative CPU as rate) and show twice, or
-   * a stale one would stay. */
+  /* Then most leave at once (exited, or vanished until a full walk), more
+   * leave, newcomers land in the holes, some born and gone in one interval,
+   * and finally everyone leaves. */
   static const struct {
-    unsigned keep_permille; /* of the alive processes */
+    unsigned keep_permille; /* of the live processes */
+    unsigned exit_permille; /* of those leaving: with a final record */
     unsigned arrive;        /* newcomers */
-  } rounds[] = {{50, 0},   {500, 0},   {1000, 400}, {700, 0},
-                {1000, 0}, {300, 600}, {0, 0}};
+    bool full_walk;
+  } rounds[] = {
+      {50, 500, 0, false},  {500, 500, 0, true}, {1000, 0, 400, false},
+      {700, 300, 0, false}, {1000, 0, 0, true},  {300, 800, 600, true},
+      {1000, 0, 0, false},  {0, 500, 0, false},  {1000, 0, 0, true},
+  };
   size_t next_arrival = FIRST_WAVE;
   for (size_t r = 0; r < ARRAY_SIZE(rounds); r++) {
-    for (size_t i = 0; i < MANY; i++)
-      if (many_state[i] == ALIVE && rng() % 1000 >= rounds[r].keep_permille)
-        many_state[i] = GONE;
-    for (unsigned a = 0; a < rounds[r].arrive && next_arrival < MANY; a++)
-      many_state[next_arrival++] = ALIVE;
-    double dt = 0.25 * (double)(r + 1);
     for (size_t i = 0; i < MANY; i++) {
-      many_delta_ms[i] = 1 + rng() % 5000;
-      /* Known processes: this interval's ms over dt; newcomers: all they
-       * counted, which is the same here. */
-      many_want[i] = (double)many_delta_ms[i] / dt;
+      if (many_state[i] != LIVE || rng() % 1000 < rounds[r].keep_permille)
+        continue;
+      many_state[i] =
+          rng() % 1000 < rounds[r].exit_permille ? EXITING : VANISHED;
     }
-    n = many_sample();
-    ck_assert_int_eq(proc_table_update(tbl, many_samples, n, NULL, 0, dt), 0);
-    check_many();
+    for (unsigned a = 0; a < rounds[r].arrive && next_arrival < MANY; a++)
+      many_state[next_arrival++] = rng() % 10 ? LIVE : EXITING;
+    many_update(rounds[r].full_walk, 0.25 * (double)(r + 1), 200);
   }
   ck_assert_uint_eq(proc_table_size(tbl), 0);
   ck_assert_uint_eq(next_arrival, MANY);
@@ -849,144 +906,87 @@ START_TEST(test_many_grow_and_shrink) {
 END_TEST
 
 /* Long churn at the highest load the table allows before it grows (127 of
- * 256 slots): long probe runs, many of them wrapping around the end of the
+ * 256 slots, counting the entries a full walk removes only after the new
+ * ones are in): long probe runs, many of them wrapping around the end of the
  * slot array, so the backward shift meets every case of its wrap-around
- * test. Processes leave (dropped from the sample, or exited and reaped)
- * and keys come back. A key the table lost would be counted as new (its
- * whole cumulative CPU as rate); a key that came back after leaving must
- * be new. */
+ * test. Processes exit, or vanish until a full walk, and keys come back: a
+ * key that came back after leaving must be new. */
 #define CHURN_POOL 400
 #define CHURN_ALIVE 127
 START_TEST(test_churn_full_load) {
-  memset(many_cum, 0, sizeof(many_cum));
-  memset(many_state, UNBORN, sizeof(many_state));
-  rng_state = 0x0123456789abcdefull;
-  bool in_table[CHURN_POOL] = {false};
-  uint8_t exiting[CHURN_POOL] = {0}; /* exited samples sent so far */
-  size_t alive = 0;
-  static struct proc_key reaped[CHURN_POOL];
+  many_reset(0x0123456789abcdefull);
+  size_t in_table = 0; /* LIVE and VANISHED: there while newcomers arrive */
 
   for (int round = 0; round < 3000; round++) {
-    /* Some leave: most dropped from the sample, some start exiting. */
     for (size_t i = 0; i < CHURN_POOL; i++) {
-      if (many_state[i] != ALIVE || exiting[i])
+      if (many_state[i] != LIVE)
         continue;
       uint64_t x = rng() % 16;
-      if (x == 0) {
-        many_state[i] = GONE;
-        alive--;
-      } else if (x == 1) {
-        exiting[i] = 1;
-      }
+      if (x == 0)
+        many_state[i] = EXITING;
+      else if (x == 1)
+        many_state[i] = VANISHED;
     }
-    /* Others arrive, old keys included, up to the load limit. */
-    while (alive < CHURN_ALIVE - (rng() % 8)) {
+    while (in_table < CHURN_ALIVE - (rng() % 8)) {
       size_t i = rng() % CHURN_POOL;
-      if (many_state[i] == ALIVE)
+      if (many_state[i] != OUT)
         continue;
-      many_state[i] = ALIVE;
-      exiting[i] = 0;
-      alive++;
+      many_state[i] = rng() % 8 ? LIVE : EXITING;
+      in_table++;
     }
-    double dt = 1.0 + (double)(round % 3);
-    size_t n = 0;
-    for (size_t i = 0; i < CHURN_POOL; i++) {
-      if (many_state[i] != ALIVE) {
-        in_table[i] = false;
-        continue;
-      }
-      /* A process runs up to its exit, in the first sample that shows it
-       * exited, and never after. */
-      uint64_t ms = exiting[i] > 1 ? 0 : 1 + rng() % 1000;
-      many_cum[i] += ms * 1000000ull;
-      many_want[i] = in_table[i] ? (double)ms / dt
-                                 : (double)(many_cum[i] / 1000000ull) / dt;
-      many_samples[n] = sample(many_tgid(i), many_start(i), many_cum[i]);
-      if (exiting[i])
-        many_samples[n].stats.flags = PROC_EXITED;
-      n++;
-      in_table[i] = true;
-    }
-    ck_assert_int_eq(proc_table_update(tbl, many_samples, n, NULL, 0, dt), 0);
-    check_many();
-
-    /* Exited, sampled twice, quiet in the last sample: reaped now. */
-    size_t want_reaped = 0;
+    many_update(round % 4 == 3, 1.0 + (double)(round % 3), 100);
+    in_table = 0;
     for (size_t i = 0; i < CHURN_POOL; i++)
-      if (many_state[i] == ALIVE && exiting[i] && ++exiting[i] > 2)
-        want_reaped++;
-    size_t got = reap(reaped, CHURN_POOL);
-    ck_assert_uint_eq(got, want_reaped);
-    for (size_t k = 0; k < got; k++) {
-      size_t i = (size_t)((reaped[k].start_ns - 7) / 1000);
-      ck_assert_uint_lt(i, CHURN_POOL);
-      ck_assert_uint_eq(reaped[k].tgid, many_tgid(i));
-      ck_assert_msg(many_state[i] == ALIVE && exiting[i] > 2,
-                    "round %d: process %zu reaped early", round, i);
-      many_state[i] = GONE;
-      in_table[i] = false;
-      alive--;
-    }
-    ck_assert_uint_eq(proc_table_size(tbl), alive);
+      in_table += many_state[i] != OUT;
   }
 }
 END_TEST
 
-START_TEST(test_many_reap) {
-  static struct proc_key keys[3000];
-  const size_t N = ARRAY_SIZE(keys);
-  struct proc_sample *samples = many_samples;
-  unsigned char *state = many_seen; /* 1: reaped, 2: seen after */
-  memset(many_seen, 0, sizeof(many_seen));
-
-  /* Process i has i ms of CPU; two in three exit. */
-  for (size_t i = 0; i < N; i++) {
-    samples[i] = sample((uint32_t)(10 + i), 99 + i, (uint64_t)i * 1000000);
-    if (i % 3 != 0)
-      samples[i].stats.flags = PROC_EXITED;
-  }
-  update(samples, N, NULL, 0, 1.0);
-  ck_assert_uint_eq(reap(keys, N), 0);
-  /* Everyone runs 1 more ms; the exited ones are seen exited again. */
+START_TEST(test_many_exit) {
+  static struct task_record r[3000];
+  const size_t N = ARRAY_SIZE(r);
+  /* Process i ran i ms. */
   for (size_t i = 0; i < N; i++)
-    samples[i].stats.cpu_ns += 1000000;
-  update(samples, N, NULL, 0, 1.0);
-  /* That last slice moved their counters: they stay for one quiet sample. */
-  ck_assert_uint_eq(reap(keys, N), 0);
-  update(samples, N, NULL, 0, 1.0);
+    r[i] = record((uint32_t)(10 + i), 99 + i, (uint64_t)i * 1000000);
+  update(r, N, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), N);
 
-  size_t reaped = reap(keys, N);
-  ck_assert_uint_eq(reaped, N - (N + 2) / 3);
-  for (size_t k = 0; k < reaped; k++) {
-    size_t i = keys[k].tgid - 10;
-    ck_assert_uint_lt(i, N);
-    ck_assert_uint_eq(keys[k].start_ns, 99 + i);
-    ck_assert_uint_ne(i % 3, 0);
-    ck_assert_uint_eq(state[i], 0);
-    state[i] = 1;
+  /* Two in three exit, with 1 ms in their final record; the others run 2
+   * ms. */
+  for (size_t i = 0; i < N; i++) {
+    bool exits = i % 3 != 0;
+    r[i] = record((uint32_t)(10 + i), 99 + i, exits ? 1000000 : 2000000);
+    r[i].flags = exits ? RECORD_EXITED : 0;
   }
-  ck_assert_uint_eq(proc_table_size(tbl), (N + 2) / 3);
-  ck_assert_uint_eq(count_entries(), (N + 2) / 3);
-
-  /* The survivors are all findable, once, with their own counters: 4 more
-   * ms over 2 s each. */
-  size_t n = 0;
-  for (size_t i = 0; i < N; i += 3) {
-    samples[n] = samples[i];
-    samples[n].stats.cpu_ns += 4000000;
-    n++;
-  }
-  update(samples, n, NULL, 0, 2.0);
-  ck_assert_uint_eq(proc_table_size(tbl), n);
+  update(r, N, false, 1.0);
+  ck_assert_uint_eq(proc_table_size(tbl), N);
   size_t pos = 0;
   struct proc_entry *e;
+  while ((e = proc_table_next(tbl, &pos)) != NULL) {
+    size_t i = e->key.tgid - 10;
+    ck_assert_uint_lt(i, N);
+    ck_assert_uint_eq(e->key.start_ns, 99 + i);
+    ck_assert(e->active);
+    ck_assert_uint_eq(e->flags, i % 3 ? RECORD_EXITED : 0);
+    ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], i % 3 ? 1.0 : 2.0);
+  }
+
+  /* The survivors run 4 ms over 2 s; the exited are gone. */
+  size_t n = 0;
+  for (size_t i = 0; i < N; i += 3)
+    r[n++] = record((uint32_t)(10 + i), 99 + i, 4000000);
+  update(r, n, false, 2.0);
+  ck_assert_uint_eq(proc_table_size(tbl), (N + 2) / 3);
+  memset(many_seen, 0, sizeof(many_seen));
+  pos = 0;
   size_t seen = 0;
   while ((e = proc_table_next(tbl, &pos)) != NULL) {
     size_t i = e->key.tgid - 10;
     ck_assert_uint_lt(i, N);
+    ck_assert_uint_eq(e->key.start_ns, 99 + i);
     ck_assert_uint_eq(i % 3, 0);
-    ck_assert_uint_eq(state[i], 0);
-    state[i] = 2;
+    ck_assert_uint_eq(many_seen[i], 0);
+    many_seen[i] = 1;
     ck_assert_close(e->rate[FEATURE_CPU_TIME_MS], 2.0);
     seen++;
   }
@@ -1002,45 +1002,30 @@ static Suite *proc_table_suite(void) {
   tcase_add_test(tc, test_empty_table);
   tcase_add_test(tc, test_free_null);
   tcase_add_test(tc, test_new_process_rates);
+  tcase_add_test(tc, test_feature_mapping);
   tcase_add_test(tc, test_delta_two_updates);
+  tcase_add_test(tc, test_records_add_up);
   tcase_add_test(tc, test_several_processes_independent);
-  tcase_add_test(tc, test_zero_dt_is_finite);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("backwards");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_backwards_is_zero_not_wrap);
-  tcase_add_test(tc, test_backwards_measured_from_highest);
-  tcase_add_test(tc, test_backwards_per_feature);
-  tcase_add_test(tc, test_counter_near_uint64_max);
-  suite_add_tcase(s, tc);
-
-  tc = tcase_create("inflight");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_inflight_credited);
-  tcase_add_test(tc, test_inflight_other_process_untouched);
-  tcase_add_test(tc, test_inflight_new_process_credited);
-  tcase_add_test(tc, test_inflight_idle_ignored);
-  tcase_add_test(tc, test_inflight_idle_never_credited);
-  tcase_add_test(tc, test_inflight_for_departed_process);
+  tcase_add_test(tc, test_no_record_rate_zero_stays);
+  tcase_add_test(tc, test_zero_dt_is_baseline);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("active");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_active_flag);
-  tcase_add_test(tc, test_active_on_first_exited_sample);
-  tcase_add_test(tc, test_active_final_slice_after_exit);
-  tcase_add_test(tc, test_new_exited_zero_cpu_active);
+  tcase_add_test(tc, test_exited_active_without_cpu);
+  tcase_add_test(tc, test_flags_from_records);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("lifecycle");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_exited_reaped_after_two_samples);
-  tcase_add_test(tc, test_exited_kept_while_counters_move);
-  tcase_add_test(tc, test_vanished_reaped_when_quiet);
-  tcase_add_test(tc, test_exited_not_reaped_between_samples);
-  tcase_add_test(tc, test_reap_respects_max);
-  tcase_add_test(tc, test_missing_dropped);
+  tcase_add_test(tc, test_exited_reported_once);
+  tcase_add_test(tc, test_exited_never_seen);
+  tcase_add_test(tc, test_record_after_exit_is_fresh);
+  tcase_add_test(tc, test_exited_removed_when_last_moves_in);
+  tcase_add_test(tc, test_full_walk_removes_unrecorded);
+  tcase_add_test(tc, test_full_walk_moved_entry_rated);
+  tcase_add_test(tc, test_full_walk_empty_drops_all);
   tcase_add_test(tc, test_pid_reuse);
   tcase_add_test(tc, test_comm_copied_terminated);
   suite_add_tcase(s, tc);
@@ -1050,7 +1035,7 @@ static Suite *proc_table_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_many_grow_and_shrink);
   tcase_add_test(tc, test_churn_full_load);
-  tcase_add_test(tc, test_many_reap);
+  tcase_add_test(tc, test_many_exit);
   suite_add_tcase(s, tc);
 
   return s;
