@@ -116,11 +116,41 @@ static int by_power_desc(const void *a, const void *b) {
   return (x->key.tgid > y->key.tgid) - (x->key.tgid < y->key.tgid);
 }
 
+static void swap_procs(struct proc_entry **a, struct proc_entry **b) {
+  struct proc_entry *t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Reorder procs so that its first k are the k first in by_power_desc order
+ * (in any order among themselves): quickselect, in place. A full sort of
+ * every active process would cost n log n and, in glibc's qsort, a heap
+ * buffer at every read. */
+static void select_first(struct proc_entry **procs, size_t n, size_t k) {
+  size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+  while (hi - lo > 1) {
+    swap_procs(&procs[lo + (hi - lo) / 2], &procs[hi - 1]); /* pivot last */
+    size_t store = lo;
+    for (size_t i = lo; i < hi - 1; i++)
+      if (by_power_desc(&procs[i], &procs[hi - 1]) < 0)
+        swap_procs(&procs[i], &procs[store++]);
+    swap_procs(&procs[store], &procs[hi - 1]);
+    if (store == k || store + 1 == k)
+      return;
+    if (store > k)
+      hi = store;
+    else
+      lo = store + 1;
+  }
+}
+
 size_t attribution_keep(struct proc_entry **procs, size_t n, size_t top,
                         double min_w, double *other_dynamic_w,
                         double *other_idle_w) {
   *other_dynamic_w = *other_idle_w = 0;
-  qsort(procs, n, sizeof(*procs), by_power_desc);
+  if (top < n)
+    select_first(procs, n, top);
+  qsort(procs, top < n ? top : n, sizeof(*procs), by_power_desc);
   size_t kept = 0;
   while (kept < n && kept < top &&
          procs[kept]->power_dynamic_w + procs[kept]->power_idle_w >= min_w)

@@ -701,6 +701,48 @@ START_TEST(test_keep_top_conserves) {
 }
 END_TEST
 
+static int tgid_cmp(const void *a, const void *b) {
+  uint32_t x = (*(struct proc_entry *const *)a)->key.tgid;
+  uint32_t y = (*(struct proc_entry *const *)b)->key.tgid;
+  return (x > y) - (x < y);
+}
+
+START_TEST(test_keep_top_selects_the_highest) {
+  /* Many processes, many ties: the kept ones are exactly the first of the
+   * whole order (power, then pid), whatever the selection does inside. */
+  static double rates[MAXP];
+  for (size_t i = 0; i < MAXP; i++)
+    rates[i] = (double)((i * 7919) % 13);
+  for (size_t top = 1; top < MAXP; top = top * 3 + 1) {
+    make_procs(rates, MAXP);
+    struct node_power node = manual_node(0, 100);
+    attribute_to_processes(&node, cpu_policy(true), ptrs, MAXP);
+    /* The reference: every process by power, then pid, by insertion. */
+    static struct proc_entry *ref[MAXP];
+    memcpy(ref, ptrs, sizeof(ref));
+    for (size_t i = 1; i < MAXP; i++)
+      for (size_t j = i; j > 0; j--) {
+        struct proc_entry *a = ref[j - 1], *b = ref[j];
+        double pa = a->power_dynamic_w, pb = b->power_dynamic_w;
+        if (pa > pb || (pa == pb && a->key.tgid < b->key.tgid))
+          break;
+        ref[j - 1] = b;
+        ref[j] = a;
+      }
+    double od, oi;
+    size_t kept = attribution_keep(ptrs, MAXP, top, -INFINITY, &od, &oi);
+    ck_assert_uint_eq(kept, top);
+    for (size_t i = 0; i < kept; i++)
+      ck_assert_uint_eq(ptrs[i]->key.tgid, ref[i]->key.tgid);
+    /* the rest is the rest: every process once */
+    qsort(ptrs + kept, MAXP - kept, sizeof(*ptrs), tgid_cmp);
+    qsort(ref + kept, MAXP - kept, sizeof(*ref), tgid_cmp);
+    for (size_t i = kept; i < MAXP; i++)
+      ck_assert_uint_eq(ptrs[i]->key.tgid, ref[i]->key.tgid);
+  }
+}
+END_TEST
+
 /* Sums with Kahan compensation, so the check does not add error of its own.
  */
 static double sum_of(const double *v, size_t n) {
@@ -815,6 +857,7 @@ static Suite *attribution_suite(void) {
   tcase_add_test(tc, test_keep_top_all_fit);
   tcase_add_test(tc, test_keep_above_threshold);
   tcase_add_test(tc, test_keep_top_conserves);
+  tcase_add_test(tc, test_keep_top_selects_the_highest);
   suite_add_tcase(s, tc);
 
   return s;
