@@ -52,6 +52,12 @@ struct task_acct {
    * them, is the time they ran after the hook (their tails). */
   __u64 exited_ns;
   __u64 tail_reported;
+  /* A leader that had passed its exit hook before the plugin started (a
+   * zombie): its runtime, which its release adds to sum_sched_runtime and
+   * no hook to exited_ns. */
+  __u64 unreleased_ns;
+  __u32 seen; /* the walk has visited the task */
+  __u32 pad;
 };
 
 struct {
@@ -126,12 +132,13 @@ static __always_inline void fill_identity(struct task_record *r,
 
 /* What a group leader's account holds for the group and has not reported:
  * exited threads' leftovers and the released threads' tails. Values read
- * go to *left_ns, left_count, *tail for the commit. */
+ * go to *left_ns, left_count, *tail for the commit. released: the leader
+ * itself has been released (its final record). */
 static __always_inline void group_unreported(struct task_struct *leader,
                                              struct task_acct *a,
                                              struct task_record *r,
                                              __u64 *left_ns, __u64 *left_count,
-                                             __u64 *tail) {
+                                             __u64 *tail, bool released) {
   *left_ns = a->left_ns;
   r->cpu_ns += *left_ns - a->left_ns_reported;
   if (counting) {
@@ -144,10 +151,10 @@ static __always_inline void group_unreported(struct task_struct *leader,
   /* The released runtime first, then the exit hooks' sum: a thread that
    * exits and is released in between then lowers the tail for one read
    * instead of raising it, and a tail is only reported when it grows. */
-  __u64 released = leader->signal->sum_sched_runtime;
+  __u64 sum = leader->signal->sum_sched_runtime;
   asm volatile("" ::: "memory");
-  __u64 exited = a->exited_ns;
-  __u64 t = released > exited ? released - exited : 0;
+  __u64 exited = a->exited_ns + (released ? a->unreleased_ns : 0);
+  __u64 t = sum > exited ? sum - exited : 0;
   *tail = t > a->tail_reported ? t : a->tail_reported;
   r->cpu_ns += *tail - a->tail_reported;
 }
@@ -186,6 +193,16 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
   struct task_acct *a = acct_of(task);
   if (!a)
     return 0;
+  if (!a->seen) {
+    a->seen = 1;
+    /* From before the plugin started: what it ran so far is the
+     * baseline's. A leader past its exit already gets no exit hook. */
+    if (task->start_time < started_ns) {
+      a->cpu_ns_reported = task->se.sum_exec_runtime;
+      if (task->exit_state && task->pid == task->tgid)
+        a->unreleased_ns = a->cpu_ns_reported;
+    }
+  }
 
   struct task_record r = {};
   bool own = !(task->flags & PF_EXITING);
@@ -205,7 +222,7 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
   bool leader = task->pid == task->tgid;
   __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
   if (leader)
-    group_unreported(task, a, &r, &left_ns, left_count, &tail);
+    group_unreported(task, a, &r, &left_ns, left_count, &tail, false);
   if (!record_moved(&r) && !(leader && full_walk))
     return 0;
 
@@ -274,7 +291,7 @@ int BPF_PROG(kepler_process_free, struct task_struct *task) {
   struct task_record r = {.flags = RECORD_EXITED};
   __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
   if (a)
-    group_unreported(task, a, &r, &left_ns, left_count, &tail);
+    group_unreported(task, a, &r, &left_ns, left_count, &tail, true);
   else if (task->start_time >= started_ns)
     r.cpu_ns = task->signal->sum_sched_runtime;
   else
