@@ -430,8 +430,9 @@ static int kepler_init(void) {
   const char *soft = getenv("KEPLER_TEST_SOFTWARE_COUNTERS");
   kepler.opt.software_counters = soft && *soft && strcmp(soft, "0") != 0;
   if (kepler.opt.software_counters)
-    WARNING(PLUGIN_NAME ": KEPLER_TEST_SOFTWARE_COUNTERS is set: cpu-clock "
-                        "software events stand in for the hardware counters "
+    WARNING(PLUGIN_NAME ": KEPLER_TEST_SOFTWARE_COUNTERS is set: "
+                        "context-switch software events stand in for the "
+                        "hardware counters "
                         "(for tests; the counter features are not "
                         "meaningful)");
   /* The older switches: off means the level is not reported at all. */
