@@ -52,9 +52,10 @@ struct task_acct {
    * them, is the time they ran after the hook (their tails). */
   __u64 exited_ns;
   __u64 tail_reported;
-  /* A leader that had passed its exit hook before the plugin started (a
-   * zombie): its runtime, which its release adds to sum_sched_runtime and
-   * no hook to exited_ns. */
+  /* The leader's runtime at its exit (or when first seen already exited):
+   * kept apart from exited_ns because the leader is released last, at its
+   * final record; counted in exited_ns until then, it would hide the tails
+   * of the threads that outlive it. */
   __u64 unreleased_ns;
   __u32 seen; /* the walk has visited the task */
   __u32 pad;
@@ -195,12 +196,17 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
     return 0;
   if (!a->seen) {
     a->seen = 1;
-    /* From before the plugin started: what it ran so far is the
-     * baseline's. A leader past its exit already gets no exit hook. */
+    /* From before the plugin started: what it and (a leader) its
+     * released threads ran so far is the baseline's. A leader past its
+     * exit already gets no exit hook. */
     if (task->start_time < started_ns) {
       a->cpu_ns_reported = task->se.sum_exec_runtime;
-      if (task->exit_state && task->pid == task->tgid)
-        a->unreleased_ns = a->cpu_ns_reported;
+      if (task->pid == task->tgid) {
+        if (task->exit_state)
+          a->unreleased_ns = a->cpu_ns_reported;
+        __u64 sum = task->signal->sum_sched_runtime;
+        a->tail_reported = sum > a->exited_ns ? sum - a->exited_ns : 0;
+      }
     }
   }
 
@@ -260,7 +266,13 @@ int BPF_PROG(kepler_thread_exit, struct task_struct *task) {
   if (!l)
     return 0;
   __u64 runtime = task->se.sum_exec_runtime;
-  __sync_fetch_and_add(&l->exited_ns, runtime);
+  /* The leader's release comes last (its final record): until then its
+   * runtime is not in sum_sched_runtime, and must not lower the tails of
+   * threads that go after it. */
+  if (leader)
+    l->unreleased_ns = runtime;
+  else
+    __sync_fetch_and_add(&l->exited_ns, runtime);
   if (runtime > a->cpu_ns_reported)
     __sync_fetch_and_add(&l->left_ns, runtime - a->cpu_ns_reported);
   if (!counting)
@@ -370,11 +382,26 @@ int BPF_PROG(kepler_sched_switch, bool preempt, struct task_struct *prev,
   }
   if (first || running == 0 || prev->pid == 0) /* idle is not a process */
     return 0;
+  /* enabled/running in 16.16 fixed point: 1.0 when not multiplexed */
+  __u64 ratio = (enabled << 16) / running;
+  /* An exiting task has handed its counts to its leader at its exit hook
+   * (or will, for what it has now): its last slices go to the leader's
+   * leftovers, or no record would ever hold them. */
+  if (prev->flags & PF_EXITING) {
+    struct task_acct *l =
+        bpf_task_storage_get(&task_accts, prev->group_leader, 0, 0);
+    if (!l)
+      return 0;
+#pragma unroll
+    for (int i = 0; i < KEPLER_HW_COUNTERS; i++)
+      __sync_fetch_and_add(&l->left_count[i],
+                           (delta[i] >> 16) * ratio +
+                               (((delta[i] & 0xffff) * ratio) >> 16));
+    return 0;
+  }
   struct task_acct *a = bpf_task_storage_get(&task_accts, prev, 0, 0);
   if (!a)
     return 0;
-  /* enabled/running in 16.16 fixed point: 1.0 when not multiplexed */
-  __u64 ratio = (enabled << 16) / running;
 #pragma unroll
   for (int i = 0; i < KEPLER_HW_COUNTERS; i++)
     a->count[i] +=
