@@ -39,6 +39,7 @@ struct bpf_sampler {
   __u64 *errs;    /* per-CPU read buffer */
   struct task_record *records;
   size_t nrecords, records_cap;
+  bool carry; /* the last read failed: its records are still to hand over */
   uint64_t last_before_ns; /* start of the previous sample's reads */
 };
 
@@ -478,7 +479,11 @@ static int walk_tasks(struct bpf_sampler *s) {
 int sampler_read(struct bpf_sampler *s, const struct task_record **records,
                  size_t *nrecords, struct node_sample *node) {
   memset(node, 0, sizeof(*node));
-  s->nrecords = 0;
+  /* Records are deltas the programs have committed: what a failed read
+   * got stays for the next one. */
+  if (!s->carry)
+    s->nrecords = 0;
+  s->carry = true;
   /* The counters are as of some moment during the reads: take the middle.
    * A clock read after them would, if this thread is preempted in between
    * (a busy host), stretch this interval and shrink the next, which then
@@ -490,10 +495,10 @@ int sampler_read(struct bpf_sampler *s, const struct task_record **records,
   if (rc < 0)
     return rc;
   node->full_walk = s->skel->bss->full_walk;
-  rc = walk_tasks(s);
-  s->skel->bss->full_walk = false;
-  if (rc)
+  if ((rc = walk_tasks(s)))
     return rc;
+  s->skel->bss->full_walk = false;
+  s->carry = false;
   uint64_t after_ns = monotonic_ns();
   node->mono_ns = before_ns + (after_ns - before_ns) / 2;
   node->window_ns = after_ns - s->last_before_ns;
