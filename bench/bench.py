@@ -688,7 +688,7 @@ def phase_processes(args, work, table, shared):
         table.add("%d procs: kepler / processes plugin" % n,
                   [statistics.median(k_ms) / statistics.median(p_ms)], "x", "< 1",
                   statistics.median(k_ms) < statistics.median(p_ms), fmt="%.2f")
-        table.add("%d procs: writer thread CPU per interval, kepler | processes" % n,
+        table.add("%d procs: writer thread CPU per interval, kepler (processes plugin in Target)" % n,
                   [k_writer], "ms", "(%.3f)" % p_writer, fmt="%.3f")
         base_rss = statistics.median(res["none"][2])
         extra = [(r - base_rss) / 1024.0 for r in k_rss]
