@@ -620,7 +620,7 @@ static uint64_t quiet_sample(struct acct *a) {
 }
 
 /* Reads until a's final record (the reaped leader's free). */
-static void await_final_with(struct bpf_sampler *s, struct acct *a) {
+static void await_final(struct bpf_sampler *s, struct acct *a) {
   uint64_t end = mono_ns() + EXIT_DEADLINE_MS * MS;
   while (!a->exited && mono_ns() < end) {
     sleep_ms(5);
@@ -639,8 +639,15 @@ static void await_final_with(struct bpf_sampler *s, struct acct *a) {
   ck_assert_uint_eq(a->dropped, 0);
 }
 
-static void await_final(struct acct *a) {
-  await_final_with(sampler, a);
+/* Reap the child, take its final record from sampler s, close its
+ * channel: its rusage. */
+static struct rusage reap_final(struct bpf_sampler *s, struct acct *a,
+                                pid_t pid, struct chan *ch) {
+  struct rusage ru = wait_child(pid);
+  a->reaped = true;
+  await_final(s, a);
+  chan_close(ch);
+  return ru;
 }
 
 /* A reaped process's total: at least the rusage (truncated to the µs twice,
@@ -686,10 +693,7 @@ START_TEST(test_burner_total_is_exact) {
   sample(&a);
   ck_assert(!a.exited);
 
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
 
   ck_assert_uint_ge(self, BURN1_NS);
   assert_total_is_rusage(&a, &ru);
@@ -708,10 +712,7 @@ START_TEST(test_unseen_process_counted_at_exit) {
   pid_t pid = spawn("burner", 30 * MS, &ch, &lo, &hi);
   struct acct a;
   acct_init(&a, pid, lo, hi);
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
   ck_assert_uint_eq(a.records, 1);
   assert_total_is_rusage(&a, &ru);
 }
@@ -762,10 +763,7 @@ START_TEST(test_exited_threads_count_once) {
 
   command(&ch, 'x');
   uint64_t final = expect(&ch, 'f');
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
   assert_total_is_rusage(&a, &ru);
   ck_assert_msg(a.cpu_ns >= final && a.cpu_ns - final < 5 * MS,
                 "total %" PRIu64 " ns, self-measured %" PRIu64 " ns", a.cpu_ns,
@@ -804,10 +802,7 @@ START_TEST(test_older_process_is_baseline) {
 
   command(&ch, 'x');
   expect(&ch, 'f');
-  wait_child(pid);
-  a.reaped = true;
-  await_final_with(extra, &a);
-  chan_close(&ch);
+  reap_final(extra, &a, pid, &ch);
   ck_assert_msg(a.cpu_ns < 5 * MS,
                 "total %" PRIu64 " ns of a process that ran %" PRIu64
                 " ns before the sampler",
@@ -852,10 +847,7 @@ START_TEST(test_threads_after_leader_exit_counted) {
   assert_lags_leader_tail(&a, "late thread gone");
 
   command(&ch, 'x');
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
   assert_total_is_rusage(&a, &ru);
 }
 END_TEST
@@ -898,10 +890,7 @@ START_TEST(test_many_threads_each_once) {
                 a.cpu_ns, a.cpu_ns - before, kernel1, kernel1 - kernel0);
 
   command(&ch, 'x');
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
   assert_total_is_rusage(&a, &ru);
 }
 END_TEST
@@ -950,10 +939,7 @@ START_TEST(test_exec_in_thread_counts_once) {
                 " ns (%+" PRId64 ")",
                 a.cpu_ns, kernel1, (int64_t)(a.cpu_ns - kernel1));
 
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final(&a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(sampler, &a, pid, &ch);
   uint64_t ns = rusage_ns(&ru);
   ck_assert_msg(a.cpu_ns < ns + 2 * US && a.cpu_ns + MS > ns,
                 "records add up to %" PRIu64 " ns, rusage %" PRIu64
@@ -1119,10 +1105,7 @@ static void check_switch_counts(uint64_t nthreads) {
    * rusage. */
   await_zombie(pid);
   await_off_cpu(pid);
-  struct rusage ru = wait_child(pid);
-  a.reaped = true;
-  await_final_with(extra, &a);
-  chan_close(&ch);
+  struct rusage ru = reap_final(extra, &a, pid, &ch);
 
   uint64_t switches = (uint64_t)(ru.ru_nvcsw + ru.ru_nivcsw);
   ck_assert_uint_gt(switches, 4);
