@@ -556,8 +556,13 @@ struct acct {
   uint64_t dropped; /* errors[KEPLER_ERR_EXIT_DROPPED] at the last read */
 };
 
-static void acct_init(struct acct *a, pid_t pid, uint64_t lo, uint64_t hi) {
+/* spawn, with an account for the child's records. */
+static pid_t spawn_counted(const char *role, uint64_t arg, struct chan *ch,
+                           struct acct *a) {
+  uint64_t lo, hi;
+  pid_t pid = spawn(role, arg, ch, &lo, &hi);
   *a = (struct acct){.pid = pid, .born_lo = lo, .born_hi = hi};
+  return pid;
 }
 
 static void account(struct acct *a, const struct task_record *r) {
@@ -673,10 +678,8 @@ static void test_setup(void) {
 
 START_TEST(test_burner_total_is_exact) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("burner", BURN1_NS, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("burner", BURN1_NS, &ch, &a);
 
   /* Reads while it runs: each reports the runtime of its last tick. */
   uint64_t self = 0;
@@ -708,10 +711,8 @@ END_TEST
 /* A process no walk saw: the final record carries its whole life. */
 START_TEST(test_unseen_process_counted_at_exit) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("burner", 30 * MS, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("burner", 30 * MS, &ch, &a);
   struct rusage ru = reap_final(sampler, &a, pid, &ch);
   ck_assert_uint_eq(a.records, 1);
   assert_total_is_rusage(&a, &ru);
@@ -722,10 +723,8 @@ END_TEST
 
 START_TEST(test_exited_threads_count_once) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("threads", 0, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("threads", 0, &ch, &a);
 
   /* Reads while the threads run and exit; what each measured of itself at
    * its end. */
@@ -777,10 +776,8 @@ END_TEST
  * interval. Afterwards it only wakes up to exit (well under 5 ms). */
 START_TEST(test_older_process_is_baseline) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("threads", 0, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("threads", 0, &ch, &a);
   char c;
   uint64_t end = mono_ns() + 10000 * MS;
   while ((c = hear(&ch, 100, NULL)) != 'j' && mono_ns() < end)
@@ -824,10 +821,8 @@ static void assert_lags_leader_tail(struct acct *a, const char *when) {
 
 START_TEST(test_threads_after_leader_exit_counted) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("leader_first", 0, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("leader_first", 0, &ch, &a);
   char c;
   uint64_t end = mono_ns() + 10000 * MS;
   while ((c = hear(&ch, 10, NULL)) == 0 && mono_ns() < end)
@@ -858,10 +853,8 @@ END_TEST
  * this process's 400 need two. */
 START_TEST(test_many_threads_each_once) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("crowd", 0, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("crowd", 0, &ch, &a);
   expect(&ch, 'r');
   ck_assert_uint_eq(count_threads(pid), NTHREADS3 + 1);
 
@@ -899,10 +892,8 @@ END_TEST
 
 START_TEST(test_exec_in_thread_counts_once) {
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("exec", 0, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("exec", 0, &ch, &a);
   char c1 = hear(&ch, 10000, NULL), c2 = hear(&ch, 10000, NULL);
   ck_assert_msg((c1 == 'm' && c2 == 't') || (c1 == 't' && c2 == 'm'),
                 "child said '%c' '%c'", c1, c2);
@@ -1092,10 +1083,8 @@ static void check_switch_counts(uint64_t nthreads) {
   sample_with(extra, NULL, NULL);
 
   struct chan ch;
-  uint64_t lo, hi;
-  pid_t pid = spawn("sliced", nthreads, &ch, &lo, &hi);
   struct acct a;
-  acct_init(&a, pid, lo, hi);
+  pid_t pid = spawn_counted("sliced", nthreads, &ch, &a);
   uint64_t end = mono_ns() + 10000 * MS;
   char c;
   while ((c = hear(&ch, 10, NULL)) == 0 && mono_ns() < end)
