@@ -1002,6 +1002,52 @@ START_TEST(test_full_walk_reports_every_process) {
 }
 END_TEST
 
+/* A ring buffer of one page holds 34 final records (112 bytes and an 8-byte
+ * header each): twice as many exits between two reads cannot all fit. */
+#define RING_FLOOD 80
+
+START_TEST(test_full_ring_drops_counted) {
+  struct sampler_options opt = {.ring_bytes = 4096};
+  char err[256];
+  ck_assert_msg(sampler_open(&opt, &extra, err, sizeof(err)) == 0, "%s", err);
+  struct node_sample node;
+  sample_with(extra, NULL, &node);
+  uint64_t dropped0 = node.errors[KEPLER_ERR_EXIT_DROPPED];
+  static pid_t pids[RING_FLOOD];
+  for (int i = 0; i < RING_FLOOD; i++) {
+    struct chan ch;
+    struct acct a;
+    pids[i] = spawn_counted("burner", 0, &ch, &a);
+    expect(&ch, 's');
+    wait_child(pids[i]);
+    chan_close(&ch);
+  }
+  /* Every exit has either a record or a drop once all the frees came (an
+   * RCU grace period after each reaping); each read drains the ring. */
+  size_t seen = 0;
+  uint64_t dropped = 0, end = mono_ns() + 10000 * MS;
+  while (seen + dropped < RING_FLOOD && mono_ns() < end) {
+    const struct task_record *recs;
+    size_t n;
+    ck_assert_int_eq(sampler_read(extra, &recs, &n, &node), 0);
+    for (size_t i = 0; i < n; i++)
+      for (int k = 0; k < RING_FLOOD; k++)
+        seen += (recs[i].flags & RECORD_EXITED) &&
+                recs[i].key.tgid == (uint32_t)pids[k];
+    dropped = node.errors[KEPLER_ERR_EXIT_DROPPED] - dropped0;
+    sleep_ms(20);
+  }
+  ck_assert_msg(dropped > 0 && seen + dropped >= RING_FLOOD,
+                "%d exits: %zu final records, %" PRIu64 " dropped", RING_FLOOD,
+                seen, dropped);
+  ck_assert_uint_le(seen, RING_FLOOD);
+  /* What follows a drop: one walk that reports every live process. */
+  sampler_request_full_walk(extra);
+  sample_with(extra, NULL, &node);
+  ck_assert(node.full_walk);
+}
+END_TEST
+
 /* --- 6. The node sample -------------------------------------------------- */
 
 START_TEST(test_node_sample_times) {
@@ -1133,6 +1179,7 @@ static Suite *bpf_sampler_suite(void) {
   tcase_add_test(tc, test_many_threads_each_once);
   tcase_add_test(tc, test_exec_in_thread_counts_once);
   tcase_add_test(tc, test_full_walk_reports_every_process);
+  tcase_add_test(tc, test_full_ring_drops_counted);
   tcase_add_test(tc, test_node_sample_times);
   tcase_add_test(tc, test_hw_counters_only_with_a_pmu);
   tcase_add_test(tc, test_software_counters_count_slices);
