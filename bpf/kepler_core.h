@@ -10,11 +10,12 @@
 #ifndef KEPLER_CORE_H
 #define KEPLER_CORE_H
 
-/* include/linux/sched.h, stable since 2.6 */
-#define PF_EXITING 0x00000004 /* in do_exit(), set before sched_process_exit   \
-                               */
+/* include/linux/sched.h, stable since 2.6. PF_EXITING: in do_exit(), set
+ * before sched_process_exit. EXIT_DEAD: being released, the last state a
+ * task has. */
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
-#define EXIT_DEAD 0x00000010 /* being released: the last state a task has */
+#define EXIT_DEAD 0x00000010
 
 typedef struct {
   int counter;
