@@ -17,6 +17,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -58,7 +59,10 @@ struct task_acct {
    * of the threads that outlive it. */
   __u64 unreleased_ns;
   __u32 seen; /* the walk has visited the task */
-  __u32 pad;
+  /* The account holds its group's (the task led the group when first seen,
+   * or its exec made it the leader). A thread whose exec is under way has
+   * the leader's pid before its exec hook rebases the account. */
+  __u32 leads;
 };
 
 struct {
@@ -196,6 +200,7 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
     return 0;
   if (!a->seen) {
     a->seen = 1;
+    a->leads |= task->pid == task->tgid;
     /* From before the plugin started: what it and (a leader) its
      * released threads ran so far is the baseline's. A leader past its
      * exit already gets no exit hook. */
@@ -225,7 +230,7 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
       }
     }
   }
-  bool leader = task->pid == task->tgid;
+  bool leader = task->pid == task->tgid && a->leads;
   __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
   if (leader)
     group_unreported(task, a, &r, &left_ns, left_count, &tail, false);
@@ -261,8 +266,14 @@ int BPF_PROG(kepler_thread_exit, struct task_struct *task) {
   struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
   if (!a)
     return 0;
-  bool leader = task->pid == task->tgid;
-  struct task_acct *l = leader ? a : acct_of(task->group_leader);
+  /* An exec in another thread is killing this one: that thread becomes the
+   * leader, and the old leader's account is freed with the old leader, so
+   * the handover goes to the exec's thread. */
+  struct task_struct *heir = NULL;
+  if (bpf_core_field_exists(task->signal->group_exec_task))
+    heir = task->signal->group_exec_task;
+  bool leader = !heir && task->pid == task->tgid;
+  struct task_acct *l = leader ? a : acct_of(heir ? heir : task->group_leader);
   if (!l)
     return 0;
   __u64 runtime = task->se.sum_exec_runtime;
@@ -302,27 +313,28 @@ int BPF_PROG(kepler_process_free, struct task_struct *task) {
   struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
   struct task_record r = {.flags = RECORD_EXITED};
   __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
-  if (a)
+  /* An exec that made a thread the leader and then failed leaves an
+   * account that never held the group's: its record only ends the process. */
+  bool group = a && (a->leads || !a->seen);
+  if (group)
     group_unreported(task, a, &r, &left_ns, left_count, &tail, true);
-  else if (task->start_time >= started_ns)
+  else if (!a && task->start_time >= started_ns)
     r.cpu_ns = task->signal->sum_sched_runtime;
-  else
+  else if (!a)
     return 0;
   fill_identity(&r, task);
   /* No wakeup: user space drains the buffer at its next read. */
   if (bpf_ringbuf_output(&exits, &r, sizeof(r), BPF_RB_NO_WAKEUP))
     count_error(KEPLER_ERR_EXIT_DROPPED);
-  else if (a)
+  else if (group)
     group_commit(a, left_ns, left_count, tail);
   return 0;
 }
 
 /* An exec in a thread other than the leader makes that thread the leader
- * (de_thread): the old leader's account, with the group's leftovers, is
- * gone, and every other thread is released. The new leader starts the
- * group's account at the runtime released so far: those threads' time was
- * reported, or was left with the old leader (at most one interval of it is
- * lost). */
+ * (de_thread): every other thread has handed its leftovers to it and been
+ * released. Its account becomes the group's from here: the released runtime
+ * so far was all reported or handed over. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kepler_process_exec, struct task_struct *task, int old_pid) {
   if (old_pid == task->pid)
@@ -333,6 +345,7 @@ int BPF_PROG(kepler_process_exec, struct task_struct *task, int old_pid) {
   __u64 released = task->signal->sum_sched_runtime;
   a->exited_ns = released;
   a->tail_reported = 0;
+  a->leads = 1;
   return 0;
 }
 
