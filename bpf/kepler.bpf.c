@@ -17,7 +17,6 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -266,14 +265,8 @@ int BPF_PROG(kepler_thread_exit, struct task_struct *task) {
   struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
   if (!a)
     return 0;
-  /* An exec in another thread is killing this one: that thread becomes the
-   * leader, and the old leader's account is freed with the old leader, so
-   * the handover goes to the exec's thread. */
-  struct task_struct *heir = NULL;
-  if (bpf_core_field_exists(task->signal->group_exec_task))
-    heir = task->signal->group_exec_task;
-  bool leader = !heir && task->pid == task->tgid;
-  struct task_acct *l = leader ? a : acct_of(heir ? heir : task->group_leader);
+  bool leader = task->pid == task->tgid;
+  struct task_acct *l = leader ? a : acct_of(task->group_leader);
   if (!l)
     return 0;
   __u64 runtime = task->se.sum_exec_runtime;
@@ -332,9 +325,11 @@ int BPF_PROG(kepler_process_free, struct task_struct *task) {
 }
 
 /* An exec in a thread other than the leader makes that thread the leader
- * (de_thread): every other thread has handed its leftovers to it and been
- * released. Its account becomes the group's from here: the released runtime
- * so far was all reported or handed over. */
+ * (de_thread): every other thread has been released, and the old leader's
+ * account, with what the group left since the last read, is freed with the
+ * old leader. The exec's thread's account becomes the group's from here, at
+ * the runtime released so far; until then the walk reports no group part
+ * for it. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kepler_process_exec, struct task_struct *task, int old_pid) {
   if (old_pid == task->pid)

@@ -21,12 +21,8 @@ typedef struct {
   int counter;
 } atomic_t;
 
-struct task_struct;
-
 struct signal_struct {
   atomic_t live; /* threads alive; 0 once the last one is in do_exit() */
-  /* The thread whose exec is killing the others (Linux 5.17+). */
-  struct task_struct *group_exec_task;
   /* Runtime of the group's released threads, added at each release. */
   __u64 sum_sched_runtime;
 } __attribute__((preserve_access_index));
