@@ -10,10 +10,11 @@
  * Each task keeps in its local storage what it has reported; the iterator
  * writes a record only for a task that moved since, with the deltas. A thread
  * that exits hands what it has not reported to its group leader's storage
- * (sched_process_exit); the leader reports it with the group's, and the
- * process's final record goes through a ring buffer when the leader is freed
- * (sched_process_free): by then every thread of the group has been released,
- * so the record closes the process's account exactly. */
+ * (sched_process_exit), and the group's last thread sends the process's
+ * final record through a ring buffer, so the read after an exit has all of
+ * the process. What its threads run after their exit hooks reaches
+ * signal->sum_sched_runtime at their release; the leader's free
+ * (sched_process_free) sends it, if any. */
 #include <linux/types.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -36,13 +37,17 @@ bool full_walk = false;
 
 /* One task's account. Own amounts are the task's; the group's (leader only)
  * are what its exited threads left. Each *_reported is what the records hold
- * so far; only the iterator and the final record write them. */
+ * so far. The walk and the exit hooks run on any CPU and claim amounts under
+ * the lock: a claim moves *_reported, and a claim whose record could not be
+ * written is given back, so no amount is in two records and none is lost. */
 struct task_acct {
+  struct bpf_spin_lock lock;
+  __u32 seen; /* the walk has visited the task */
   __u64 cpu_ns_reported;
   __u64 count[KEPLER_COUNT_MAX]; /* written on the task's own CPU only */
   __u64 count_reported[KEPLER_COUNT_MAX];
-  /* Runtime and events of exited threads not in a record at their exit
-   * (atomic: threads exit on any CPU). */
+  /* Runtime and events of exited threads not claimed at their exit
+   * (atomic adds: threads exit on any CPU). */
   __u64 left_ns;
   __u64 left_ns_reported;
   __u64 left_count[KEPLER_COUNT_MAX];
@@ -54,14 +59,20 @@ struct task_acct {
   __u64 tail_reported;
   /* The leader's runtime at its exit (or when first seen already exited):
    * kept apart from exited_ns because the leader is released last, at its
-   * final record; counted in exited_ns until then, it would hide the tails
-   * of the threads that outlive it. */
+   * free; counted in exited_ns until then, it would hide the tails of the
+   * threads that outlive it. */
   __u64 unreleased_ns;
-  __u32 seen; /* the walk has visited the task */
   /* The account holds its group's (the task led the group when first seen,
    * or its exec made it the leader). A thread whose exec is under way has
    * the leader's pid before its exec hook rebases the account. */
   __u32 leads;
+  /* The task's exit hook handed its own amounts to the leader: from then
+   * on they are the leader's, and its runtime after the hook is a tail. */
+  __u32 handed;
+  /* (leader) The group's final record is out: the walk reports no group
+   * part, and what comes after (threads still exiting, tails) is the free
+   * hook's. */
+  __u32 final_sent;
 };
 
 struct {
@@ -134,44 +145,109 @@ static __always_inline void fill_identity(struct task_record *r,
   bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), leader->comm);
 }
 
-/* What a group leader's account holds for the group and has not reported:
- * exited threads' leftovers and the released threads' tails. Values read
- * go to *left_ns, left_count, *tail for the commit. released: the leader
- * itself has been released (its final record). */
-static __always_inline void group_unreported(struct task_struct *leader,
-                                             struct task_acct *a,
-                                             struct task_record *r,
-                                             __u64 *left_ns, __u64 *left_count,
-                                             __u64 *tail, bool released) {
-  *left_ns = a->left_ns;
-  r->cpu_ns += *left_ns - a->left_ns_reported;
+/* What one record claims: kept to give it back if the record is not
+ * written. */
+struct claim {
+  __u64 own_ns, left_ns, tail_ns;
+  __u64 own_count[KEPLER_COUNT_MAX];
+  __u64 left_count[KEPLER_COUNT_MAX];
+};
+
+/* Under a->lock: the task's own amounts since its last record, unless its
+ * exit hook has handed them to the leader. */
+static __always_inline void claim_own(struct task_acct *a, struct claim *c,
+                                      __u64 runtime) {
+  if (a->handed)
+    return;
+  if (runtime > a->cpu_ns_reported) {
+    c->own_ns = runtime - a->cpu_ns_reported;
+    a->cpu_ns_reported = runtime;
+  }
   if (counting) {
 #pragma unroll
     for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
-      left_count[i] = a->left_count[i];
-      r->count[i] += left_count[i] - a->left_count_reported[i];
+      __u64 n = a->count[i];
+      c->own_count[i] = n - a->count_reported[i];
+      a->count_reported[i] = n;
     }
   }
-  /* The released runtime first, then the exit hooks' sum: a thread that
-   * exits and is released in between then lowers the tail for one read
-   * instead of raising it, and a tail is only reported when it grows. */
-  __u64 sum = leader->signal->sum_sched_runtime;
-  asm volatile("" ::: "memory");
-  __u64 exited = a->exited_ns + (released ? a->unreleased_ns : 0);
-  __u64 t = sum > exited ? sum - exited : 0;
-  *tail = t > a->tail_reported ? t : a->tail_reported;
-  r->cpu_ns += *tail - a->tail_reported;
 }
 
-static __always_inline void group_commit(struct task_acct *a, __u64 left_ns,
-                                         const __u64 *left_count, __u64 tail) {
-  a->left_ns_reported = left_ns;
+/* Under the leader's lock: what its exited threads left and the released
+ * threads' tails. sum: signal->sum_sched_runtime, read before the lock and
+ * so before exited_ns: a thread that exits and is released in between then
+ * lowers the tail for one read instead of raising it, and a tail is only
+ * claimed when it grows. released: the leader has been released (its free),
+ * so its own runtime is in sum. */
+static __always_inline void claim_group(struct task_acct *l, struct claim *c,
+                                        __u64 sum, bool released) {
+  c->left_ns = l->left_ns - l->left_ns_reported;
+  l->left_ns_reported += c->left_ns;
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
+      c->left_count[i] = l->left_count[i] - l->left_count_reported[i];
+      l->left_count_reported[i] += c->left_count[i];
+    }
+  }
+  __u64 exited = l->exited_ns + (released ? l->unreleased_ns : 0);
+  __u64 tail = sum > exited ? sum - exited : 0;
+  if (tail > l->tail_reported) {
+    c->tail_ns = tail - l->tail_reported;
+    l->tail_reported = tail;
+  }
+}
+
+static __always_inline void claim_to_record(const struct claim *c,
+                                            struct task_record *r) {
+  r->cpu_ns = c->own_ns + c->left_ns + c->tail_ns;
   if (counting) {
 #pragma unroll
     for (int i = 0; i < KEPLER_COUNT_MAX; i++)
-      a->left_count_reported[i] = left_count[i];
+      r->count[i] = c->own_count[i] + c->left_count[i];
   }
-  a->tail_reported = tail;
+}
+
+/* A claim whose record was not written, given back. Own amounts of a task
+ * whose exit hook has handed the rest since go to the leader's leftovers,
+ * as the hook's would have. */
+static __always_inline void claim_undo(struct task_struct *task,
+                                       struct task_acct *a,
+                                       const struct claim *c, bool group) {
+  bpf_spin_lock(&a->lock);
+  bool handed = a->handed;
+  if (!handed) {
+    a->cpu_ns_reported -= c->own_ns;
+    if (counting) {
+#pragma unroll
+      for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+        a->count_reported[i] -= c->own_count[i];
+    }
+  }
+  if (group) {
+    a->left_ns_reported -= c->left_ns;
+    a->tail_reported -= c->tail_ns;
+    if (counting) {
+#pragma unroll
+      for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+        a->left_count_reported[i] -= c->left_count[i];
+    }
+  }
+  bpf_spin_unlock(&a->lock);
+  if (!handed)
+    return;
+  struct task_acct *l =
+      bpf_task_storage_get(&task_accts, task->group_leader, 0, 0);
+  if (!l)
+    return;
+  if (c->own_ns)
+    __sync_fetch_and_add(&l->left_ns, c->own_ns);
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+      if (c->own_count[i])
+        __sync_fetch_and_add(&l->left_count[i], c->own_count[i]);
+  }
 }
 
 static __always_inline bool record_moved(const struct task_record *r) {
@@ -184,11 +260,54 @@ static __always_inline bool record_moved(const struct task_record *r) {
   return any != 0;
 }
 
-/* One record per task that moved since its last one. A task being released
- * is skipped: its process's final record covers it, and the RCU read section
- * the program runs in keeps that record from being written before this
- * program ends. An exiting task's own amounts go to its leader at its
- * sched_process_exit, so they are skipped from PF_EXITING on. */
+/* Without the lock: nothing to claim. Most tasks sleep through an interval,
+ * and this look skips them; a claim under the lock decides the others. */
+static __always_inline bool unmoved(const struct task_acct *a, __u64 runtime,
+                                    __u64 sum, bool group) {
+  if (runtime > a->cpu_ns_reported && !a->handed)
+    return false;
+  if (counting) {
+#pragma unroll
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+      if (a->count[i] != a->count_reported[i] ||
+          (group && a->left_count[i] != a->left_count_reported[i]))
+        return false;
+  }
+  if (!group)
+    return true;
+  __u64 exited = a->exited_ns;
+  return a->left_ns == a->left_ns_reported &&
+         (sum <= exited || sum - exited <= a->tail_reported);
+}
+
+/* The walk's first visit. A task from before the plugin started has what it
+ * ran so far (a leader: and its group's released threads) in the baseline.
+ * A leader past its exit then gets no exit hook. */
+static __always_inline void first_visit(struct task_struct *task,
+                                        struct task_acct *a, bool leader,
+                                        __u64 runtime, __u64 sum) {
+  bool before = task->start_time < started_ns;
+  bool zombie = task->exit_state != 0;
+  bpf_spin_lock(&a->lock);
+  if (!a->seen) {
+    a->seen = 1;
+    a->leads |= leader;
+    if (before) {
+      a->cpu_ns_reported = runtime;
+      if (leader) {
+        if (zombie)
+          a->unreleased_ns = runtime;
+        a->tail_reported = sum > a->exited_ns ? sum - a->exited_ns : 0;
+      }
+    }
+  }
+  bpf_spin_unlock(&a->lock);
+}
+
+/* One record per task that moved since its last one: its own amounts until
+ * its exit hook hands them over, and for a group leader the group's until
+ * its final record is out. A task being released is skipped: its amounts
+ * are in the group's already. */
 SEC("iter/task")
 int kepler_iter_task(struct bpf_iter__task *ctx) {
   struct task_struct *task = ctx->task;
@@ -197,130 +316,153 @@ int kepler_iter_task(struct bpf_iter__task *ctx) {
   struct task_acct *a = acct_of(task);
   if (!a)
     return 0;
-  if (!a->seen) {
-    a->seen = 1;
-    a->leads |= task->pid == task->tgid;
-    /* From before the plugin started: what it and (a leader) its
-     * released threads ran so far is the baseline's. A leader past its
-     * exit already gets no exit hook. */
-    if (task->start_time < started_ns) {
-      a->cpu_ns_reported = task->se.sum_exec_runtime;
-      if (task->pid == task->tgid) {
-        if (task->exit_state)
-          a->unreleased_ns = a->cpu_ns_reported;
-        __u64 sum = task->signal->sum_sched_runtime;
-        a->tail_reported = sum > a->exited_ns ? sum - a->exited_ns : 0;
-      }
-    }
-  }
+  bool leader = task->pid == task->tgid;
+  __u64 runtime = task->se.sum_exec_runtime;
+  __u64 sum = leader ? task->signal->sum_sched_runtime : 0;
+  asm volatile("" ::: "memory");
+  if (!a->seen)
+    first_visit(task, a, leader, runtime, sum);
+
+  bool group = leader && a->leads && !a->final_sent;
+  if (!(group && full_walk) && unmoved(a, runtime, sum, group))
+    return 0;
+
+  struct claim c = {};
+  bpf_spin_lock(&a->lock);
+  group = leader && a->leads && !a->final_sent;
+  claim_own(a, &c, runtime);
+  if (group)
+    claim_group(a, &c, sum, false);
+  bpf_spin_unlock(&a->lock);
 
   struct task_record r = {};
-  bool own = !(task->flags & PF_EXITING);
-  __u64 runtime = 0, count[KEPLER_COUNT_MAX] = {};
-  if (own) {
-    runtime = task->se.sum_exec_runtime;
-    if (runtime > a->cpu_ns_reported)
-      r.cpu_ns = runtime - a->cpu_ns_reported;
-    if (counting) {
-#pragma unroll
-      for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
-        count[i] = a->count[i];
-        r.count[i] = count[i] - a->count_reported[i];
-      }
-    }
-  }
-  bool leader = task->pid == task->tgid && a->leads;
-  __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
-  if (leader)
-    group_unreported(task, a, &r, &left_ns, left_count, &tail, false);
-  if (!record_moved(&r) && !(leader && full_walk))
+  claim_to_record(&c, &r);
+  if (!record_moved(&r) && !(group && full_walk))
     return 0;
-
   fill_identity(&r, task);
   /* A full buffer: the kernel shows this task again in the next read()
-   * chunk, so nothing is committed until the record is written. */
+   * chunk, which claims it again. */
   if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
-    return 0;
-  if (own) {
-    if (runtime > a->cpu_ns_reported)
-      a->cpu_ns_reported = runtime;
-    if (counting) {
-#pragma unroll
-      for (int i = 0; i < KEPLER_COUNT_MAX; i++)
-        a->count_reported[i] = count[i];
-    }
-  }
-  if (leader)
-    group_commit(a, left_ns, left_count, tail);
+    claim_undo(task, a, &c, group);
   return 0;
 }
 
+/* A group record from an exit hook: the final one at the exit of the
+ * group's last thread (once, whichever thread claims it), and at the
+ * leader's free what came after (threads that were still exiting, the
+ * tails), if anything did. */
+static __always_inline void send_group_record(struct task_struct *leader,
+                                              struct task_acct *l,
+                                              bool released) {
+  __u64 sum = leader->signal->sum_sched_runtime;
+  asm volatile("" ::: "memory");
+  struct claim c = {};
+  bpf_spin_lock(&l->lock);
+  bool final = !l->final_sent;
+  l->final_sent = 1;
+  if (final || released)
+    claim_group(l, &c, sum, released);
+  bpf_spin_unlock(&l->lock);
+  if (!final && !released)
+    return;
+  struct task_record r = {.flags = RECORD_EXITED};
+  claim_to_record(&c, &r);
+  if (!final && !record_moved(&r))
+    return;
+  fill_identity(&r, leader);
+  /* No wakeup: user space drains the buffer at its next read. The free
+   * sends what a dropped final record claimed. */
+  if (bpf_ringbuf_output(&exits, &r, sizeof(r), BPF_RB_NO_WAKEUP)) {
+    count_error(KEPLER_ERR_EXIT_DROPPED);
+    claim_undo(leader, l, &c, true);
+  }
+}
+
 /* A thread (or the leader) exits: what it has not reported goes to the
- * leader's account, and its runtime so far to the leader's exited_ns. A
- * thread without an account never reported anything: the kernel adds all
- * its runtime to signal->sum_sched_runtime at its release, where the
- * leader's tail finds it, so its exit costs one lookup. */
+ * leader's account, and its runtime so far to the leader's exited_ns. The
+ * group's last thread (signal->live is decremented before this hook) then
+ * sends the process's final record, so a read after the exit has all of
+ * it. A thread without an account in a live group never reported anything:
+ * the kernel adds its runtime to signal->sum_sched_runtime at its release,
+ * where the leader's tail finds it, so its exit costs one lookup. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kepler_thread_exit, struct task_struct *task) {
+  bool group_dead = task->signal->live.counter == 0;
   struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
-  if (!a)
+  if (!a && !group_dead)
     return 0;
-  bool leader = task->pid == task->tgid;
-  struct task_acct *l = leader ? a : acct_of(task->group_leader);
-  if (!l)
+  struct task_struct *leader = task->group_leader;
+  bool is_leader = task->pid == task->tgid;
+  struct task_acct *l =
+      is_leader ? a : bpf_task_storage_get(&task_accts, leader, 0, 0);
+  /* From before the plugin started and never read: nothing of it is in
+   * the baseline's account, nothing is reported. */
+  if (leader->start_time < started_ns && (!l || !l->seen))
     return 0;
+  if (!l && !(l = acct_of(leader)))
+    return 0;
+  if (is_leader)
+    a = l;
+
   __u64 runtime = task->se.sum_exec_runtime;
-  /* The leader's release comes last (its final record): until then its
-   * runtime is not in sum_sched_runtime, and must not lower the tails of
-   * threads that go after it. */
-  if (leader)
+  struct claim c = {};
+  if (a) {
+    bpf_spin_lock(&a->lock);
+    claim_own(a, &c, runtime);
+    a->handed = 1;
+    bpf_spin_unlock(&a->lock);
+  } else {
+    c.own_ns = runtime; /* never read: all of it */
+  }
+  /* The leader is released last (at its free): until then its runtime is
+   * not in sum_sched_runtime, and must not lower the tails of threads that
+   * go after it. */
+  if (is_leader)
     l->unreleased_ns = runtime;
   else
     __sync_fetch_and_add(&l->exited_ns, runtime);
-  if (runtime > a->cpu_ns_reported)
-    __sync_fetch_and_add(&l->left_ns, runtime - a->cpu_ns_reported);
-  if (!counting)
-    return 0;
+  if (c.own_ns)
+    __sync_fetch_and_add(&l->left_ns, c.own_ns);
+  if (counting) {
 #pragma unroll
-  for (int i = 0; i < KEPLER_COUNT_MAX; i++) {
-    __u64 c = a->count[i];
-    if (c != a->count_reported[i])
-      __sync_fetch_and_add(&l->left_count[i], c - a->count_reported[i]);
-    a->count_reported[i] = c;
+    for (int i = 0; i < KEPLER_COUNT_MAX; i++)
+      if (c.own_count[i])
+        __sync_fetch_and_add(&l->left_count[i], c.own_count[i]);
   }
+  if (group_dead)
+    send_group_record(leader, l, false);
   return 0;
 }
 
 /* The group leader is freed, after the release of every thread of its group
- * (itself last): signal->sum_sched_runtime holds them all, so this record
- * closes the process's account. A leader without an account was never read:
- * born after the plugin started (and gone between two reads), all of the
- * group's runtime is in the record; born before, nothing of it was counted,
- * nothing is. */
+ * (itself last): signal->sum_sched_runtime holds them all, and what moved
+ * since the final record closes the process's account. A leader without an
+ * account found no storage at its group's exit: born after the plugin
+ * started, all of the group's runtime is in the record; born before,
+ * nothing of it was counted, nothing is. */
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(kepler_process_free, struct task_struct *task) {
   /* Not a leader: a thread, or a leader replaced by an exec in another
    * thread; their amounts went to the leader at their exit. */
   if (task->pid != task->tgid)
     return 0;
+  bool before = task->start_time < started_ns;
   struct task_acct *a = bpf_task_storage_get(&task_accts, task, 0, 0);
-  struct task_record r = {.flags = RECORD_EXITED};
-  __u64 left_ns = 0, left_count[KEPLER_COUNT_MAX] = {}, tail = 0;
-  /* An exec that made a thread the leader and then failed leaves an
-   * account that never held the group's: its record only ends the process. */
-  bool group = a && (a->leads || !a->seen);
-  if (group)
-    group_unreported(task, a, &r, &left_ns, left_count, &tail, true);
-  else if (!a && task->start_time >= started_ns)
-    r.cpu_ns = task->signal->sum_sched_runtime;
-  else if (!a)
+  if (a && (a->leads || !a->seen)) {
+    if (!before || a->seen)
+      send_group_record(task, a, true);
     return 0;
+  }
+  if (!a && before)
+    return 0;
+  /* No account, or one of an exec that made a thread the leader and then
+   * failed (it never held the group's: the record only ends the process). */
+  struct task_record r = {.flags = RECORD_EXITED};
+  if (!a)
+    r.cpu_ns = task->signal->sum_sched_runtime;
   fill_identity(&r, task);
-  /* No wakeup: user space drains the buffer at its next read. */
   if (bpf_ringbuf_output(&exits, &r, sizeof(r), BPF_RB_NO_WAKEUP))
     count_error(KEPLER_ERR_EXIT_DROPPED);
-  else if (group)
-    group_commit(a, left_ns, left_count, tail);
   return 0;
 }
 
@@ -338,9 +480,11 @@ int BPF_PROG(kepler_process_exec, struct task_struct *task, int old_pid) {
   if (!a)
     return 0;
   __u64 released = task->signal->sum_sched_runtime;
+  bpf_spin_lock(&a->lock);
   a->exited_ns = released;
   a->tail_reported = 0;
   a->leads = 1;
+  bpf_spin_unlock(&a->lock);
   return 0;
 }
 

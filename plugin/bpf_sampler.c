@@ -489,13 +489,14 @@ int sampler_read(struct bpf_sampler *s, const struct task_record **records,
    * (a busy host), stretch this interval and shrink the next, which then
    * shows more CPU time per second than the machine has. */
   uint64_t before_ns = monotonic_ns();
-  /* Exits first: a process's final record holds only what no walk
-   * reported, so the order only decides which sample a process ends in. */
-  int rc = ring_buffer__consume(s->exits);
-  if (rc < 0)
-    return rc;
   node->full_walk = s->skel->bss->full_walk;
-  if ((rc = walk_tasks(s)))
+  int rc = walk_tasks(s);
+  if (rc)
+    return rc;
+  /* Exits after the walk: a process whose last thread exits during the
+   * walk is skipped by the rest of it, and its final record, sent at that
+   * exit, is then in this read rather than the next. */
+  if ((rc = ring_buffer__consume(s->exits)) < 0)
     return rc;
   s->skel->bss->full_walk = false;
   s->carry = false;
