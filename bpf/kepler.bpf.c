@@ -39,29 +39,12 @@ bool full_walk = false;
  * are what its exited threads left. Each *_reported is what the records hold
  * so far. The walk and the exit hooks run on any CPU and claim amounts under
  * the lock: a claim moves *_reported, and a claim whose record could not be
- * written is given back, so no amount is in two records and none is lost. */
+ * written is given back, so no amount is in two records and none is lost.
+ * What the walk looks at for every task comes first, in one cache line: a
+ * walk of 10 000 sleeping tasks is mostly cache misses. */
 struct task_acct {
   struct bpf_spin_lock lock;
   __u32 seen; /* the walk has visited the task */
-  __u64 cpu_ns_reported;
-  __u64 count[KEPLER_COUNT_MAX]; /* written on the task's own CPU only */
-  __u64 count_reported[KEPLER_COUNT_MAX];
-  /* Runtime and events of exited threads not claimed at their exit
-   * (atomic adds: threads exit on any CPU). */
-  __u64 left_ns;
-  __u64 left_ns_reported;
-  __u64 left_count[KEPLER_COUNT_MAX];
-  __u64 left_count_reported[KEPLER_COUNT_MAX];
-  /* The group's threads' runtime at their sched_process_exit: what the
-   * kernel adds to signal->sum_sched_runtime beyond it, when it releases
-   * them, is the time they ran after the hook (their tails). */
-  __u64 exited_ns;
-  __u64 tail_reported;
-  /* The leader's runtime at its exit (or when first seen already exited):
-   * kept apart from exited_ns because the leader is released last, at its
-   * free; counted in exited_ns until then, it would hide the tails of the
-   * threads that outlive it. */
-  __u64 unreleased_ns;
   /* The account holds its group's (the task led the group when first seen,
    * or its exec made it the leader). A thread whose exec is under way has
    * the leader's pid before its exec hook rebases the account. */
@@ -73,6 +56,26 @@ struct task_acct {
    * part, and what comes after (threads still exiting, tails) is the free
    * hook's. */
   __u32 final_sent;
+  __u32 pad;
+  __u64 cpu_ns_reported;
+  /* Runtime of exited threads not claimed at their exit (atomic adds:
+   * threads exit on any CPU). */
+  __u64 left_ns;
+  __u64 left_ns_reported;
+  /* The group's threads' runtime at their sched_process_exit: what the
+   * kernel adds to signal->sum_sched_runtime beyond it, when it releases
+   * them, is the time they ran after the hook (their tails). */
+  __u64 exited_ns;
+  __u64 tail_reported;
+  /* The leader's runtime at its exit (or when first seen already exited):
+   * kept apart from exited_ns because the leader is released last, at its
+   * free; counted in exited_ns until then, it would hide the tails of the
+   * threads that outlive it. */
+  __u64 unreleased_ns;
+  __u64 count[KEPLER_COUNT_MAX]; /* written on the task's own CPU only */
+  __u64 count_reported[KEPLER_COUNT_MAX];
+  __u64 left_count[KEPLER_COUNT_MAX]; /* exited threads' events, as left_ns */
+  __u64 left_count_reported[KEPLER_COUNT_MAX];
 };
 
 struct {

@@ -449,21 +449,27 @@ class PluginTest(unittest.TestCase):
         """No process, and not the node, runs more CPU ms per second than the
         machine has CPUs, beyond what the design allows: a running task's
         runtime (the kernel's se.sum_exec_runtime) advances at each tick and
-        switch, so one interval may borrow up to one tick (10 ms at HZ=100,
-        the slowest) per CPU from the next. A double-counted slice shows here."""
+        switch, so one read may borrow up to one tick (10 ms at HZ=100, the
+        slowest) per CPU from the next. Over a read window shorter than the
+        interval (collectd reads sooner after a late read) that is more per
+        second: the bound is taken over each row's window, the time since the
+        previous read. A double-counted slice shows here."""
         self.wait_settled(3)
         ncpus = os.cpu_count()
-        bound = 1000.0 * ncpus + 10.0 * ncpus / I
-        worst = ("", 0.0)
+        node_T = sorted(T for T, _ in self.cd.series("kepler_node", "usage-bpf_cpu_time_ms"))
+        window = dict(zip(node_T[1:], (b - a for a, b in zip(node_T, node_T[1:]))))
+        worst = ("", 0.0, 0.0)  # where, by how much over its bound, value
         for d in self.cd.series_dirs():
             if not (d.startswith("kepler_process-") or d == "kepler_node"):
                 continue
             for T, v in self.cd.series(d, "usage-bpf_cpu_time_ms"):
-                if v > worst[1]:
-                    worst = ("%s at %.3f" % (d, T), v)
-        print("h2: highest usage-bpf_cpu_time_ms %.1f (%s); capacity %d, bound %.0f"
-              % (worst[1], worst[0], 1000 * ncpus, bound), flush=True)
-        self.assertLessEqual(worst[1], bound, worst[0])
+                bound = 1000.0 * ncpus + 10.0 * ncpus / min(window.get(T, I), I)
+                if v - bound > worst[1] or not worst[0]:
+                    worst = ("%s at %.3f (window %.3f s, bound %.0f)"
+                             % (d, T, window.get(T, I), bound), v - bound, v)
+        print("h2: closest to its bound: %.1f ms/s, %s; capacity %d"
+              % (worst[2], worst[0], 1000 * ncpus), flush=True)
+        self.assertLessEqual(worst[1], 0.0, worst[0])
 
     def test_i_no_errors_logged(self):
         """The plugin logged no error and collectd is alive."""
