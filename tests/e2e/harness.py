@@ -432,8 +432,9 @@ class Collectd:
     """One collectd daemon in its own temp dir."""
 
     def __init__(self, kepler_config=None, prefix=None, load_kepler=True, name="e2e",
-                 extra_plugins=(), extra_config=""):
+                 extra_plugins=(), extra_config="", owner=None):
         self.tmp = tempfile.mkdtemp(prefix="kepler_%s_" % name)
+        self.owner = owner  # (uid, gid) the daemon runs as: its dir is theirs
         self.extra_plugins = tuple(extra_plugins)  # system plugins to copy in
         self.extra_config = extra_config
         self.kepler_config = kepler_config
@@ -507,6 +508,10 @@ class Collectd:
         with open(self.conffile, "w") as f:
             f.write(self.config_text())
         self.out = open(self.outfile, "wb")
+        if self.owner is not None:
+            for d, _, files in os.walk(self.tmp):
+                for path in [d] + [os.path.join(d, f) for f in files]:
+                    os.chown(path, *self.owner)
         argv = self.prefix + [collectd_path(), "-f", "-C", self.conffile]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, close_fds=True
