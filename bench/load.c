@@ -6,7 +6,11 @@
  *     Prints "ready" once all exist; they are killed when stdin closes.
  *   kepler-bench-load churn RATE SECONDS
  *     RATE short-lived processes per second (fork + exec /bin/true + exit)
- *     for SECONDS, paced on absolute deadlines. Prints how many ran. */
+ *     for SECONDS, paced on absolute deadlines. Prints how many ran.
+ *   kepler-bench-load busy BURNERS RATE
+ *     BURNERS processes spinning on the CPU and a churn of RATE per second,
+ *     until killed: a busy machine for the tests that run beside it
+ *     (tests/run.sh). It and its burners die with its parent. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,12 +81,13 @@ static int sleepers(long n, long period_ms) {
   return status;
 }
 
+/* seconds 0: until killed */
 static int churn(long rate, long seconds) {
   char *const argv[] = {"true", NULL};
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
   long total = rate * seconds, spawned = 0, failed = 0;
-  for (; spawned < total; spawned++) {
+  for (; seconds == 0 || spawned < total; spawned++) {
     pid_t pid = fork();
     if (pid == 0) {
       execv("/bin/true", argv);
@@ -99,6 +104,32 @@ static int churn(long rate, long seconds) {
     ;
   printf("%ld spawned, %ld failed\n", spawned - failed, failed);
   return failed ? 1 : 0;
+}
+
+static void spin(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) /* the parent died before prctl */
+    _exit(0);
+  for (volatile unsigned long n = 0;; n++)
+    ;
+}
+
+static int busy(long burners, long rate) {
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    return 0;
+  pid_t self = getpid();
+  for (long i = 0; i < burners; i++) {
+    pid_t pid = fork();
+    if (pid == 0)
+      spin(self);
+    if (pid < 0) {
+      perror("busy: fork");
+      return 1;
+    }
+  }
+  return churn(rate, 0);
 }
 
 static long arg(const char *s, const char *what) {
@@ -120,7 +151,10 @@ int main(int argc, char **argv) {
     return sleepers(arg(argv[2], "N"), arg(argv[3], "PERIOD_MS"));
   if (argc == 4 && strcmp(argv[1], "churn") == 0)
     return churn(arg(argv[2], "RATE"), arg(argv[3], "SECONDS"));
+  if (argc == 4 && strcmp(argv[1], "busy") == 0)
+    return busy(arg(argv[2], "BURNERS"), arg(argv[3], "RATE"));
   fprintf(stderr, "usage: kepler-bench-load sleepers N PERIOD_MS\n"
-                  "       kepler-bench-load churn RATE SECONDS\n");
+                  "       kepler-bench-load churn RATE SECONDS\n"
+                  "       kepler-bench-load busy BURNERS RATE\n");
   return 2;
 }

@@ -2,6 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine (as root):
 #   1. build, unit tests (check) and end-to-end tests against the real
 #      collectd daemon with real eBPF and real cgroups (make check);
+#   1b. the end-to-end tests again beside a load generator (two CPU burners
+#      and 100 fork + exec per second), as on a user's busy CI machine;
 #   2. the unit tests again under ASan + UBSan (--enable-sanitizers);
 #   3. the unit tests under valgrind (make check-valgrind);
 #   4. make distcheck (the release tarball builds and passes make check).
@@ -15,8 +17,9 @@ passed=0 failed=0 skipped=0
 # Count test cases, not files: check prints "Checks: N, Failures: F, Errors:
 # E", unittest "Ran N tests" then "OK (skipped=S)" or "FAILED (failures=F,
 # errors=E, skipped=S)". A log with neither (a crash) counts by its result.
+# count DIR [SUBDIR]: the tests under DIR/tests (or DIR/tests/SUBDIR).
 count() {
-  local dir=$1 trs log p f s
+  local dir=$1 only=${2:-} trs log p f s
   if [ ! -f "$dir/test-suite.log" ]; then failed=$((failed + 1)); return; fi
   sed -n '1,12p' "$dir/test-suite.log"
   while IFS= read -r trs; do
@@ -41,7 +44,7 @@ count() {
       esac
     fi
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  done < <(find "$dir/tests" -name '*.trs' | sort)
+  done < <(find "$dir/tests${only:+/$only}" -name '*.trs' | sort)
 }
 step() { echo; echo "=== $*"; }
 
@@ -59,6 +62,21 @@ build_and_check() {
 
 step "build and make check (unit + end-to-end)"
 build_and_check "$src/build"
+
+step "end-to-end tests beside two CPU burners and 100 fork + exec/s"
+if make -C "$src/build" bench/kepler-bench-load >/dev/null 2>&1; then
+  "$src/build/bench/kepler-bench-load" busy 2 100 &
+  load=$!
+  e2e=$(cd "$src" && ls tests/e2e/test_*.py | tr '\n' ' ')
+  make -C "$src/build" -j"$(nproc)" check TESTS="$e2e" >/dev/null 2>&1 ||
+    cat "$src/build/test-suite.log"
+  kill "$load"
+  wait "$load" 2>/dev/null
+  count "$src/build" e2e
+else
+  echo "no load generator (bench/kepler-bench-load) in $src/build"
+  failed=$((failed + 1))
+fi
 
 step "unit tests under ASan + UBSan"
 build_and_check "$src/build-asan" --enable-sanitizers
