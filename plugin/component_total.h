@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "model.h"
+#include "component.h"
 
 static inline double component_total(const bool present[COMPONENT_MAX],
                                      const double w[COMPONENT_MAX]) {

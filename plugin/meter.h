@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h" /* enum kepler_component */
+#include "component.h"
 
 struct meter_reading {
   /* The meter has this component at all. */

@@ -7,24 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "component.h"
 #include "kepler_features.h"
 #include "machine.h"
-
-/* RAPL-style power domains. package contains core and uncore; platform
- * contains package and dram (and everything else on the board). */
-enum kepler_component {
-  COMPONENT_PACKAGE,
-  COMPONENT_CORE,
-  COMPONENT_UNCORE,
-  COMPONENT_DRAM,
-  COMPONENT_PLATFORM,
-  COMPONENT_MAX,
-};
-
-const char *component_name(enum kepler_component c);
-int component_by_name(const char *name); /* -1 if unknown */
-/* The names component_by_name knows, for error messages. */
-#define COMPONENT_NAMES "package, core, uncore, dram, platform"
 
 /* AbsPower: a component's power including its idle part. DynPower: only
  * the part above idle (Kepler's process-level models). */

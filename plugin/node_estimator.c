@@ -177,3 +177,21 @@ void node_estimator_close(struct node_estimator *e) {
   free(e->socket_path);
   free(e);
 }
+
+void node_power_from_output(const struct model_output_w *w,
+                            struct node_power *out) {
+  memset(out, 0, sizeof(*out));
+  for (int c = 0; c < COMPONENT_MAX; c++) {
+    out->present[c] = w->present[c];
+    out->absolute[c] = w->absolute[c];
+    out->idle[c] = w->idle[c];
+  }
+  node_power_finish(out);
+}
+
+void node_power_estimate(const struct power_model *m,
+                         const double x[FEATURE_MAX], struct node_power *out) {
+  struct model_output_w w;
+  model_predict_node(m, x, &w);
+  node_power_from_output(&w, out);
+}

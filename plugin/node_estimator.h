@@ -38,4 +38,14 @@ const char *node_estimator_estimate(struct node_estimator *e,
                                     struct node_power *out);
 void node_estimator_close(struct node_estimator *e);
 
+/* Evaluate the model on the node's per-second features
+ * (model_predict_node: idle is the model at zero usage x coreRatio). */
+void node_power_estimate(const struct power_model *m,
+                         const double x[FEATURE_MAX], struct node_power *out);
+
+/* A model's node semantics (model_predict_node, model_node_from_equations)
+ * as node power. */
+void node_power_from_output(const struct model_output_w *w,
+                            struct node_power *out);
+
 #endif

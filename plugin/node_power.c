@@ -1,7 +1,5 @@
 #include "node_power.h"
 
-#include <string.h>
-
 #include "component_total.h"
 
 void node_power_finish(struct node_power *p) {
@@ -21,22 +19,4 @@ void node_power_finish(struct node_power *p) {
   p->total = component_total(p->present, p->absolute);
   p->total_idle = component_total(p->present, p->idle);
   p->total_dynamic = component_total(p->present, p->dynamic);
-}
-
-void node_power_from_output(const struct model_output_w *w,
-                            struct node_power *out) {
-  memset(out, 0, sizeof(*out));
-  for (int c = 0; c < COMPONENT_MAX; c++) {
-    out->present[c] = w->present[c];
-    out->absolute[c] = w->absolute[c];
-    out->idle[c] = w->idle[c];
-  }
-  node_power_finish(out);
-}
-
-void node_power_estimate(const struct power_model *m,
-                         const double x[FEATURE_MAX], struct node_power *out) {
-  struct model_output_w w;
-  model_predict_node(m, x, &w);
-  node_power_from_output(&w, out);
 }
