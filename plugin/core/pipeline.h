@@ -1,8 +1,8 @@
 /* One interval of the pipeline, sample -> identify -> estimate -> attribute,
  * producing a report the collectd glue (or a CLI) turns into values. No
  * collectd headers. */
-#ifndef KEPLER_CORE_H
-#define KEPLER_CORE_H
+#ifndef KEPLER_PIPELINE_H
+#define KEPLER_PIPELINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

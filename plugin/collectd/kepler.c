@@ -1,5 +1,5 @@
 /* collectd glue of collectd-kepler: config -> init -> read -> shutdown.
- * Everything else lives in the core (kepler_core.h), which includes no
+ * Everything else lives in the core (core/pipeline.h), which includes no
  * collectd header; this file only maps options in and values out. */
 #include "core/daemon/collectd.h"
 #include "core/daemon/plugin.h"
@@ -8,7 +8,7 @@
 
 #include <math.h>
 
-#include "kepler_core.h"
+#include "pipeline.h"
 #include "log.h"
 #include "metric_name.h"
 

@@ -1,4 +1,4 @@
-#include "kepler_core.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <malloc.h>
