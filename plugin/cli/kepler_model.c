@@ -16,6 +16,8 @@
 #include "kepler_features.h"
 #include "machine.h"
 #include "model.h"
+#include "model_load.h"
+#include "model_yaml.h"
 
 #define PROG "kepler-model"
 #define EMBEDDED_ORIGIN "embedded models/default.yaml"

@@ -15,6 +15,8 @@
 #include "log.h"
 #include "machine.h"
 #include "model.h"
+#include "model_load.h"
+#include "model_yaml.h"
 #include "model_refresh.h"
 #include "node_cpu.h"
 #include "node_estimator.h"

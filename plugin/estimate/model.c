@@ -1,11 +1,10 @@
-/* Power models: the equations of each component type, binding to a machine,
- * Kepler's node semantics (idle, dynamic, fix-ups) and loading a file of
- * either format. The formats themselves: model_yaml.c, model_kepler_json.c;
- * the structure they fill: model_internal.h; documentation:
- * models/README.md. */
+/* Power models: the equations of each component type, binding to a machine
+ * and Kepler's node semantics (idle, dynamic, fix-ups). The formats, which
+ * build on this and not the reverse: model_yaml.c, model_kepler_json.c,
+ * with model_load.c picking one for a file; the structure they fill:
+ * model_internal.h; documentation: models/README.md. */
 #include "model_internal.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +12,6 @@
 #include <string.h>
 
 #include "errmsg.h"
-
-#define MAX_FILE_SIZE (16 << 20)
 
 const char *input_name(int input) {
   return input == INPUT_CPU_TIME_US ? "bpf_cpu_time_us" : feature_name(input);
@@ -433,99 +430,4 @@ int model_bind_machine(struct power_model *m, const struct machine_spec *spec,
     }
   }
   return 0;
-}
-
-/* --- Loading a file --------------------------------------------------------
- */
-
-/* Reads all of `path` into a new buffer. */
-static int read_file(const char *path, char **text, size_t *len, char *err,
-                     size_t errlen) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return errmsg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-  char *buf = NULL;
-  size_t used = 0, cap = 0;
-  for (;;) {
-    if (used == cap) {
-      if (cap >= MAX_FILE_SIZE) {
-        errmsg(err, errlen, "%s: too large for a model file", path);
-        goto fail;
-      }
-      char *bigger = realloc(buf, cap ? 2 * cap : 4096);
-      if (!bigger) {
-        errmsg(err, errlen, "%s: out of memory", path);
-        goto fail;
-      }
-      buf = bigger;
-      cap = cap ? 2 * cap : 4096;
-    }
-    size_t n = fread(buf + used, 1, cap - used, fp);
-    used += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(fp)) {
-    errmsg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    goto fail;
-  }
-  fclose(fp);
-  *text = buf;
-  *len = used;
-  return 0;
-fail:
-  free(buf);
-  fclose(fp);
-  return -1;
-}
-
-static bool is_json(const char *text, size_t len) {
-  for (size_t i = 0; i < len; i++)
-    if (!strchr(" \t\r\n", text[i]))
-      return text[i] == '{';
-  return false;
-}
-
-/* Kepler's model-db layout: .../<AbsPower|DynPower>/<group>/<Trainer>_<n>.json.
- * The output type is the last such directory in the path. */
-static enum model_output output_from_path(const char *path) {
-  enum model_output out = MODEL_ABS_POWER;
-  for (const char *p = path; *p;) {
-    size_t n = strcspn(p, "/");
-    if (n == 8 && strncmp(p, "AbsPower", 8) == 0)
-      out = MODEL_ABS_POWER;
-    else if (n == 8 && strncmp(p, "DynPower", 8) == 0)
-      out = MODEL_DYN_POWER;
-    p += n + (p[n] == '/');
-  }
-  return out;
-}
-
-static int load_json_file(const char *path, const char *text, size_t len,
-                          struct power_model **out, char *err, size_t errlen) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = strlen(base);
-  if (n > 5 && strcmp(base + n - 5, ".json") == 0)
-    n -= 5;
-  char *trainer = strndup(base, n);
-  if (!trainer)
-    return errmsg(err, errlen, "%s: out of memory", path);
-  int rc = model_load_kepler_json(text, len, path, trainer,
-                                  output_from_path(path), out, err, errlen);
-  free(trainer);
-  return rc;
-}
-
-int model_load_file(const char *path, struct power_model **out, char *err,
-                    size_t errlen) {
-  char *text = NULL;
-  size_t len = 0;
-  if (read_file(path, &text, &len, err, errlen))
-    return -1;
-  int rc = is_json(text, len)
-               ? load_json_file(path, text, len, out, err, errlen)
-               : model_load_buffer(text, len, path, out, err, errlen);
-  free(text);
-  return rc;
 }

@@ -17,23 +17,6 @@ enum model_output { MODEL_ABS_POWER, MODEL_DYN_POWER };
 
 struct power_model;
 
-/* Load a model file: our YAML (models/README.md), or a Kepler model-db JSON
- * weight file unchanged (detected by its first non-blank byte, '{'). For
- * JSON the trainer comes from the file name ("<Trainer>_<n>.json") and the
- * output type from an "AbsPower"/"DynPower" directory in the path
- * (AbsPower when none). On failure returns -1, leaves *out untouched and
- * writes "FILE:LINE: message" to err. */
-int model_load_file(const char *path, struct power_model **out, char *err,
-                    size_t errlen);
-/* A YAML model from memory; `origin` names the text in error messages. */
-int model_load_buffer(const char *text, size_t len, const char *origin,
-                      struct power_model **out, char *err, size_t errlen);
-/* A Kepler weight JSON from memory (a file's text or a model server's
- * answer). trainer_name: e.g. "SGDRegressorTrainer_0" or
- * "LogarithmicRegressionTrainer"; it selects the equation. */
-int model_load_kepler_json(const char *text, size_t len, const char *origin,
-                           const char *trainer_name, enum model_output output,
-                           struct power_model **out, char *err, size_t errlen);
 void model_free(struct power_model *m);
 
 /* Bind the model to the machine it runs on: Kepler's categorical variables
@@ -49,10 +32,6 @@ const char *model_cpu_architecture(const struct power_model *m);
 /* min(cores here / cores of the training machine, 1); 1 when unknown. */
 double model_core_ratio(const struct power_model *m);
 enum model_output model_output_type(const struct power_model *m);
-/* Print the model as our YAML (kepler-model convert). The output loads back
- * into a model that predicts the same within 1e-12 relative. */
-int model_write_yaml(const struct power_model *m, FILE *out);
-
 const char *model_name(const struct power_model *m);
 /* Stated error of the model (from its file); negative when not stated. */
 double model_mae_watts(const struct power_model *m);

@@ -19,6 +19,8 @@
  * parent's key onwards (the parent's own line when the key is spelled with
  * escapes and the search fails). */
 #define _GNU_SOURCE /* asprintf */
+#include "model_kepler_json.h"
+
 #include "model_internal.h"
 
 #include <math.h>

@@ -25,6 +25,7 @@
 #include "errmsg.h"
 #include "json_build.h"
 #include "machine_spec_json.h"
+#include "model_kepler_json.h"
 
 #define DEFAULT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_BYTES ((size_t)16 << 20)

@@ -5,6 +5,8 @@
  * hold (get_fields), so unknown, duplicate and missing keys are rejected in
  * one place. A component's "type" selects its parser (component_parsers[]);
  * its equation is in model.c. */
+#include "model_yaml.h"
+
 #include "model_internal.h"
 
 #include <ctype.h>

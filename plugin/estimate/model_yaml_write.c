@@ -1,6 +1,8 @@
 /* model_write_yaml: any model, from either format, as our YAML. Numbers are
  * printed with %.17g, which strtod reads back to the same double, so the
  * output predicts exactly what the model does. */
+#include "model_yaml.h"
+
 #include "model_internal.h"
 
 #include <stdio.h>

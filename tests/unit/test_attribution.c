@@ -4,6 +4,7 @@
  * expected watts are worked out by hand from the models below. */
 #include "attribution.h"
 #include "model.h"
+#include "model_yaml.h"
 #include "node_estimator.h"
 
 #include <check.h>
