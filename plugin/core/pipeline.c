@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array_grow.h"
 #include "bpf_sampler.h"
 #include "cgroup_resolver.h"
 #include "default_model.h"
@@ -64,11 +65,7 @@ struct kepler_core {
   bool exits_dropping;    /* warned; a notice when they stop */
   bool baseline_taken;    /* the first read was made */
   double energy_j, energy_dynamic_j, energy_idle_j;
-  /* Workloads sorted by instance, so a process finds its own by bsearch. */
-  struct workload_power *workloads;
-  size_t nworkloads, workloads_cap;
-  struct workload_power **workload_ptrs;
-  size_t workload_ptrs_cap;
+  struct workload_table workloads;
   struct proc_entry **active;
   size_t active_cap;
 };
@@ -368,37 +365,6 @@ void kepler_core_set_platform_w(struct kepler_core *k, double watts) {
   k->platform_w = watts;
 }
 
-static int grow_array(void **array, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap)
-    return 0;
-  size_t n = *cap ? *cap : 64;
-  while (n < need)
-    n *= 2;
-  void *p = realloc(*array, n * size);
-  if (!p)
-    return -1;
-  *array = p;
-  *cap = n;
-  return 0;
-}
-
-static const char *const level_names[LEVEL_MAX] = {
-    [LEVEL_PROCESS] = "process", [LEVEL_CONTAINER] = "container",
-    [LEVEL_POD] = "pod",         [LEVEL_SERVICE] = "service",
-    [LEVEL_VM] = "vm",
-};
-
-const char *level_name(enum report_level l) {
-  return (unsigned)l < LEVEL_MAX ? level_names[l] : "unknown";
-}
-
-int level_by_name(const char *name) {
-  for (int l = 0; l < LEVEL_MAX; l++)
-    if (strcmp(level_names[l], name) == 0)
-      return l;
-  return -1;
-}
-
 const char *workload_name(enum report_level level, const struct workload_id *w,
                           char *buf, size_t len) {
   const char *name = "";
@@ -429,48 +395,16 @@ const char *workload_name(enum report_level level, const struct workload_id *w,
   return w->kind == WORKLOAD_KERNEL ? "kernel" : "system";
 }
 
-/* Workloads are kept sorted by (level, name): a process finds its own by
- * bisection. */
-static int cmp_workload(enum report_level level, const char *name,
-                        const struct workload_power *w) {
-  if (level != w->level)
-    return level < w->level ? -1 : 1;
-  return strcmp(name, w->name);
-}
-
 static struct workload_power *workload_for(struct kepler_core *k,
                                            enum report_level level,
                                            const struct workload_id *w) {
   char buf[UNIT_NAME_LEN];
   const char *name = workload_name(level, w, buf, sizeof(buf));
-  size_t lo = 0, hi = k->nworkloads;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = cmp_workload(level, name, &k->workloads[mid]);
-    if (c == 0)
-      return &k->workloads[mid];
-    if (c < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  size_t old_cap = k->workloads_cap;
-  if (grow_array((void **)&k->workloads, &k->workloads_cap, k->nworkloads + 1,
-                 sizeof(*k->workloads)))
-    return NULL;
-  if (k->workloads_cap != old_cap) {
-    void *p =
-        realloc(k->workload_ptrs, k->workloads_cap * sizeof(*k->workload_ptrs));
-    if (!p)
-      return NULL;
-    k->workload_ptrs = p;
-  }
-  struct workload_power *slot = &k->workloads[lo];
-  memmove(slot + 1, slot, (k->nworkloads - lo) * sizeof(*slot));
-  k->nworkloads++;
-  memset(slot, 0, sizeof(*slot));
-  slot->level = level;
-  snprintf(slot->name, sizeof(slot->name), "%s", name);
+  bool created;
+  struct workload_power *slot =
+      workload_table_get(&k->workloads, level, name, &created);
+  if (!slot || !created)
+    return slot;
   slot->workload = *w;
   if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
     slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
@@ -561,25 +495,25 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
   }
   /* Drop workloads whose processes are all gone; keep the order. */
   size_t kept = 0;
-  for (size_t i = 0; i < k->nworkloads; i++) {
-    struct workload_power *w = &k->workloads[i];
+  for (size_t i = 0; i < k->workloads.n; i++) {
+    struct workload_power *w = &k->workloads.v[i];
     if (w->generation != gen)
       continue;
     if (kept != i)
-      k->workloads[kept] = *w;
-    k->workload_ptrs[kept] = &k->workloads[kept];
+      k->workloads.v[kept] = *w;
+    k->workloads.ptrs[kept] = &k->workloads.v[kept];
     kept++;
   }
-  k->nworkloads = kept;
+  k->workloads.n = kept;
   workload_set_sweep(k->identities, gen); /* cgroups with no process left */
   /* Trim each level in place in the pointer array (levels stay in order). */
   size_t out = 0;
   for (size_t i = 0; i < kept;) {
-    enum report_level l = k->workloads[i].level;
+    enum report_level l = k->workloads.v[i].level;
     size_t end = i;
-    while (end < kept && k->workloads[end].level == l)
+    while (end < kept && k->workloads.v[end].level == l)
       end++;
-    struct workload_power **ws = k->workload_ptrs + i;
+    struct workload_power **ws = k->workloads.ptrs + i;
     size_t n = end - i, reported = n;
     if (trimmed(&k->opt.report[l])) {
       struct other_power *o = &k->other[l];
@@ -592,11 +526,11 @@ static int aggregate_workloads(struct kepler_core *k, double dt_s,
      * reported, its level's `other` while it is summed there. */
     for (size_t j = 0; j < reported; j++) {
       ws[j]->energy_j += workload_w(ws[j]) * dt_s;
-      k->workload_ptrs[out++] = ws[j];
+      k->workloads.ptrs[out++] = ws[j];
     }
     i = end;
   }
-  r->workloads = k->workload_ptrs;
+  r->workloads = k->workloads.ptrs;
   r->nworkloads = out;
   return 0;
 }
@@ -725,7 +659,7 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
         r->rate[f] += e->rate[f];
     if (!e->active)
       continue;
-    if (grow_array((void **)&k->active, &k->active_cap, nactive + 1,
+    if (array_grow((void **)&k->active, &k->active_cap, nactive + 1,
                    sizeof(*k->active)))
       return -1;
     k->active[nactive++] = e;
@@ -778,8 +712,7 @@ void kepler_core_close(struct kepler_core *k) {
   cgroup_resolver_free(k->resolver);
   workload_set_free(k->identities);
   model_free(k->model);
-  free(k->workloads);
-  free(k->workload_ptrs);
+  workload_table_free(&k->workloads);
   free(k->active);
   free(k);
 }

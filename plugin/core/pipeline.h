@@ -13,21 +13,7 @@
 #include "node_meter.h"
 #include "proc_table.h"
 #include "runtime_names.h"
-
-/* The levels power is reported at. Every level partitions the node: a
- * process counts in its container, pod, service and VM, or in that level's
- * `system` (no such workload) or `kernel` (kernel threads) bucket. */
-enum report_level {
-  LEVEL_PROCESS,
-  LEVEL_CONTAINER,
-  LEVEL_POD,
-  LEVEL_SERVICE,
-  LEVEL_VM,
-  LEVEL_MAX,
-};
-/* "process", "container", "pod", "service", "vm"; -1 from the name. */
-const char *level_name(enum report_level l);
-int level_by_name(const char *name);
+#include "workload_table.h"
 
 /* Which members of a level are reported one by one; the rest are summed
  * into the level's `other`, so every level still sums to the node. */
@@ -92,24 +78,6 @@ struct other_power {
   size_t nprocs; /* processes, or workloads at a workload level */
   double power_dynamic_w, power_idle_w;
   double energy_j; /* cumulative */
-};
-
-/* A container, pod, service or VM, or a level's `system` / `kernel`
- * bucket. */
-struct workload_power {
-  enum report_level level;
-  /* The member's name at its level: container id (LXC: name), pod UID,
-   * service unit, VM domain, or "system", "kernel". */
-  char name[UNIT_NAME_LEN];
-  struct workload_id workload; /* of one of its processes; a bucket has no
-                                  cgroup_path */
-  /* A container's names from its runtime's files, read once when it is
-   * first seen ("" where the runtime left none). */
-  struct container_names names;
-  size_t nprocs; /* tracked processes in it */
-  double power_dynamic_w, power_idle_w;
-  double energy_j; /* cumulative while it has processes */
-  uint32_t generation;
 };
 
 struct kepler_report {
