@@ -8,9 +8,10 @@
 
 #include <math.h>
 
-#include "pipeline.h"
 #include "log.h"
 #include "metric_name.h"
+#include "options.h"
+#include "pipeline.h"
 
 #define PLUGIN_NAME "kepler"
 
@@ -129,28 +130,15 @@ static int config_report(oconfig_item_t *ci) {
     return -1;
   }
   const char *mode = ci->values[1].value.string;
-  struct report_policy p = {REPORT_ALL, 0, 0};
-  bool numeric = strcasecmp(mode, "top") == 0 || strcasecmp(mode, "above") == 0;
-  double v = nv == 3 && ci->values[2].type == OCONFIG_TYPE_NUMBER
+  bool has_value = nv == 3;
+  double v = has_value && ci->values[2].type == OCONFIG_TYPE_NUMBER
                  ? ci->values[2].value.number
                  : NAN;
-  if (numeric != (nv == 3) || (numeric && !(v >= 0))) {
-    ERROR(PLUGIN_NAME ": Report \"%s\" \"%s\": %s", level_name(level), mode,
-          usage);
-    return -1;
-  }
-  if (strcasecmp(mode, "all") == 0)
-    p.mode = REPORT_ALL;
-  else if (strcasecmp(mode, "none") == 0)
-    p.mode = REPORT_NONE;
-  else if (strcasecmp(mode, "top") == 0 && v == (unsigned)v && v >= 1)
-    p = (struct report_policy){REPORT_TOP, (unsigned)v, 0};
-  else if (strcasecmp(mode, "above") == 0)
-    p = (struct report_policy){REPORT_ABOVE, 0, v};
-  else {
-    ERROR(PLUGIN_NAME ": Report \"%s\" \"%s\": %s (top takes a whole "
-                      "number of at least 1)",
-          level_name(level), mode, usage);
+  struct report_policy p;
+  char why[256];
+  if (option_report_policy(mode, has_value, v, &p, why, sizeof(why))) {
+    ERROR(PLUGIN_NAME ": Report \"%s\" \"%s\": %s; %s", level_name(level), mode,
+          why, usage);
     return -1;
   }
   kepler.opt.report[level] = p;

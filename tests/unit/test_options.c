@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Unit tests for plugin/core/options.c: option values the core checks
+ * itself rather than trusting a front end's checks. */
+#include "options.h"
+
+#include <check.h>
+#include <math.h>
+#include <string.h>
+#include "testutil.h"
+
+static char err[256];
+
+START_TEST(test_report_modes) {
+  struct report_policy p;
+  ck_assert_int_eq(option_report_policy("all", false, NAN, &p, err, sizeof err),
+                   0);
+  ck_assert_int_eq(p.mode, REPORT_ALL);
+  ck_assert_int_eq(
+      option_report_policy("None", false, NAN, &p, err, sizeof err), 0);
+  ck_assert_int_eq(p.mode, REPORT_NONE);
+  ck_assert_int_eq(option_report_policy("TOP", true, 10, &p, err, sizeof err),
+                   0);
+  ck_assert_int_eq(p.mode, REPORT_TOP);
+  ck_assert_uint_eq(p.top, 10);
+  ck_assert_int_eq(
+      option_report_policy("above", true, 0.5, &p, err, sizeof err), 0);
+  ck_assert_int_eq(p.mode, REPORT_ABOVE);
+  ck_assert_close(p.above_w, 0.5);
+  /* The largest top an unsigned holds is a whole number too. */
+  ck_assert_int_eq(
+      option_report_policy("top", true, 4294967295.0, &p, err, sizeof err), 0);
+  ck_assert_uint_eq(p.top, 4294967295u);
+}
+END_TEST
+
+/* "top" with a number that is not a whole number from 1 to UINT_MAX. The
+ * glue compared v == (unsigned)v, whose conversion is undefined for
+ * v >= 2^32 (C11 6.3.1.4); these are refused before any conversion. */
+static const double bad_top[] = {
+    0, 0.5, 2.5, -1, 4294967296.0, 4294967301.0, 1e300, INFINITY, NAN};
+
+START_TEST(test_report_top_out_of_range) {
+  struct report_policy p = {REPORT_ALL, 7, 0};
+  ck_assert_int_eq(
+      option_report_policy("top", true, bad_top[_i], &p, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "top takes a whole number"), "%s", err);
+  ck_assert_int_eq(p.mode, REPORT_ALL); /* untouched */
+  ck_assert_uint_eq(p.top, 7);
+}
+END_TEST
+
+START_TEST(test_report_words) {
+  struct report_policy p;
+  ck_assert_int_eq(
+      option_report_policy("some", false, NAN, &p, err, sizeof err), -1);
+  ck_assert_int_eq(option_report_policy("top", false, NAN, &p, err, sizeof err),
+                   -1);
+  ck_assert_int_eq(option_report_policy("all", true, 3, &p, err, sizeof err),
+                   -1);
+  ck_assert_int_eq(option_report_policy("above", true, -1, &p, err, sizeof err),
+                   -1);
+  ck_assert_int_eq(
+      option_report_policy("above", true, NAN, &p, err, sizeof err), -1);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("options");
+  TCase *tc = tcase_create("report");
+  tcase_add_test(tc, test_report_modes);
+  tcase_add_loop_test(tc, test_report_top_out_of_range, 0,
+                      (int)ARRAY_SIZE(bad_top));
+  tcase_add_test(tc, test_report_words);
+  suite_add_tcase(s, tc);
+  return run_suite(s);
+}
