@@ -270,20 +270,15 @@ static int config_model_server(oconfig_item_t *ci) {
   return 0;
 }
 
-/* ModelFile takes the equation from a weight file's name and the output
- * type from a DynPower directory: a trained file must be found again. */
+/* ModelFile must find a trained file again (option_trained_model_name). */
 static int config_trained_model_file(oconfig_item_t *ci) {
   if (cf_util_get_string(ci, &kepler.trained_model_file))
     return -1;
-  const char *path = kepler.trained_model_file, *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = strlen(base);
-  if (strncmp(base, "LinearRegressionTrainer", 23) != 0 || n < 5 ||
-      strcmp(base + n - 5, ".json") != 0 || strstr(path, "/DynPower/")) {
-    ERROR(PLUGIN_NAME ": TrainedModelFile \"%s\": the file name must be "
-                      "LinearRegressionTrainer_<n>.json (ModelFile takes the "
-                      "equation from it), outside a DynPower directory",
-          path);
+  char name[TRAINED_MODEL_NAME_LEN], why[256];
+  if (option_trained_model_name(kepler.trained_model_file, name, sizeof(name),
+                                why, sizeof(why))) {
+    ERROR(PLUGIN_NAME ": TrainedModelFile \"%s\": %s",
+          kepler.trained_model_file, why);
     return -1;
   }
   return 0;

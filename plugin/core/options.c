@@ -3,6 +3,8 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "errmsg.h"
@@ -36,6 +38,45 @@ int option_report_policy(const char *mode, bool has_value, double value,
   } else {
     *out = (struct report_policy){
         strcasecmp(mode, "all") == 0 ? REPORT_ALL : REPORT_NONE, 0, 0};
+  }
+  return 0;
+}
+
+int option_trained_model_name(const char *path, char *name, size_t len,
+                              char *err, size_t errlen) {
+  static const char trainer[] = "LinearRegressionTrainer";
+  static const char suffix[] = ".json";
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = strlen(base);
+  if (strncmp(base, trainer, strlen(trainer)) != 0 || n < strlen(suffix) ||
+      strcmp(base + n - strlen(suffix), suffix) != 0 ||
+      strstr(path, "/DynPower/"))
+    return errmsg(err, errlen,
+                  "the file name must be LinearRegressionTrainer_<n>.json "
+                  "(ModelFile takes the equation from it), outside a "
+                  "DynPower directory");
+  n -= strlen(suffix);
+  if (n >= len)
+    return errmsg(err, errlen, "the file name is longer than %zu bytes",
+                  len - 1);
+  memcpy(name, base, n);
+  name[n] = '\0';
+  return 0;
+}
+
+int kepler_options_check(const struct kepler_options *o, char *err,
+                         size_t errlen) {
+  if (o->trained_model_file) {
+    char name[TRAINED_MODEL_NAME_LEN], why[256];
+    if (option_trained_model_name(o->trained_model_file, name, sizeof(name),
+                                  why, sizeof(why)))
+      return errmsg(err, errlen, "TrainedModelFile \"%s\": %s",
+                    o->trained_model_file, why);
+    if (o->trained_model_every < 1)
+      return errmsg(err, errlen,
+                    "TrainedModelInterval must be 1 or more intervals, not %u",
+                    o->trained_model_every);
   }
   return 0;
 }

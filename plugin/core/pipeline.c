@@ -289,6 +289,8 @@ static void note_dropped_exits(struct kepler_core *k, uint64_t dropped) {
 
 int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
                      char *err, size_t errlen) {
+  if (kepler_options_check(opt, err, errlen))
+    return -1;
   struct kepler_core *k = calloc(1, sizeof(*k));
   if (!k) {
     snprintf(err, errlen, "out of memory");
@@ -564,14 +566,13 @@ static void train(struct kepler_core *k, struct kepler_report *r) {
   if (!fitted || k->samples % k->opt.trained_model_every)
     return;
   /* The file's own name ("LinearRegressionTrainer_0"): what a model server
-   * that serves it names it too. */
-  const char *base = strrchr(k->opt.trained_model_file, '/');
-  base = base ? base + 1 : k->opt.trained_model_file;
-  char name[256], why[512];
-  snprintf(name, sizeof(name), "%.*s", (int)(strlen(base) - strlen(".json")),
-           base);
-  int rc = online_fit_write(k->fit, k->opt.trained_model_file, name, &k->spec,
-                            why, sizeof(why));
+   * that serves it names it too (kepler_core_open checked the file name). */
+  char name[TRAINED_MODEL_NAME_LEN], why[512];
+  int rc = option_trained_model_name(k->opt.trained_model_file, name,
+                                     sizeof(name), why, sizeof(why));
+  if (rc == 0)
+    rc = online_fit_write(k->fit, k->opt.trained_model_file, name, &k->spec,
+                          why, sizeof(why));
   if (rc && !k->fit_write_failing)
     kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
   else if (rc == 0 && k->fit_write_failing)

@@ -2,6 +2,7 @@
 /* Unit tests for plugin/core/options.c: option values the core checks
  * itself rather than trusting a front end's checks. */
 #include "options.h"
+#include "pipeline.h"
 
 #include <check.h>
 #include <math.h>
@@ -64,6 +65,76 @@ START_TEST(test_report_words) {
 }
 END_TEST
 
+START_TEST(test_trained_model_name) {
+  char name[TRAINED_MODEL_NAME_LEN];
+  ck_assert_int_eq(option_trained_model_name(
+                       "/var/lib/collectd/LinearRegressionTrainer_3.json", name,
+                       sizeof name, err, sizeof err),
+                   0);
+  ck_assert_str_eq(name, "LinearRegressionTrainer_3");
+  ck_assert_int_eq(option_trained_model_name("LinearRegressionTrainer.json",
+                                             name, sizeof name, err,
+                                             sizeof err),
+                   0);
+  ck_assert_str_eq(name, "LinearRegressionTrainer");
+  /* A name too long for the buffer is refused, not cut. */
+  char small[8];
+  ck_assert_int_eq(option_trained_model_name("LinearRegressionTrainer_0.json",
+                                             small, sizeof small, err,
+                                             sizeof err),
+                   -1);
+}
+END_TEST
+
+/* Names the glue refuses; strlen(base) - 5 on the shortest of them was a
+ * huge size_t made int. */
+static const char *const bad_trained[] = {
+    "/var/lib/collectd/trained.json",
+    "",
+    "/",
+    ".json",
+    "LinearRegressionTrainer_0",
+    "LinearRegressionTrainer_0.jso",
+    "/m/DynPower/x/LinearRegressionTrainer_0.json",
+};
+
+START_TEST(test_trained_model_name_refused) {
+  char name[TRAINED_MODEL_NAME_LEN] = "unchanged";
+  ck_assert_int_eq(option_trained_model_name(bad_trained[_i], name, sizeof name,
+                                             err, sizeof err),
+                   -1);
+  ck_assert_msg(strstr(err, "LinearRegressionTrainer_<n>.json"), "%s", err);
+  ck_assert_str_eq(name, "unchanged");
+}
+END_TEST
+
+/* kepler_core_open checks what it relies on itself: a front end that let
+ * TrainedModelInterval 0 through made the core divide by zero, one that let
+ * a short TrainedModelFile through made it cut a name at strlen - 5. */
+START_TEST(test_core_refuses_unchecked_options) {
+  struct kepler_options o = {
+      .trained_model_file = "/tmp/LinearRegressionTrainer_0.json",
+      .trained_model_every = 0,
+  };
+  struct kepler_core *k = NULL;
+  ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "TrainedModelInterval must be 1 or more"), "%s",
+                err);
+  ck_assert_int_eq(kepler_core_open(&o, &k, err, sizeof err), -1);
+  ck_assert_ptr_null(k);
+  o.trained_model_every = 1;
+  ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), 0);
+  o.trained_model_file = "x";
+  ck_assert_int_eq(kepler_core_open(&o, &k, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "TrainedModelFile \"x\""), "%s", err);
+  ck_assert_ptr_null(k);
+  /* No training: the interval is not used. */
+  o.trained_model_file = NULL;
+  o.trained_model_every = 0;
+  ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("report");
@@ -71,6 +142,12 @@ int main(void) {
   tcase_add_loop_test(tc, test_report_top_out_of_range, 0,
                       (int)ARRAY_SIZE(bad_top));
   tcase_add_test(tc, test_report_words);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("training");
+  tcase_add_test(tc, test_trained_model_name);
+  tcase_add_loop_test(tc, test_trained_model_name_refused, 0,
+                      (int)ARRAY_SIZE(bad_trained));
+  tcase_add_test(tc, test_core_refuses_unchecked_options);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
