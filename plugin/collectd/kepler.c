@@ -123,7 +123,7 @@ static int config_report(oconfig_item_t *ci) {
     ERROR(PLUGIN_NAME ": %s", usage);
     return -1;
   }
-  int level = level_by_name(ci->values[0].value.string);
+  int level = option_level(ci->values[0].value.string);
   if (level < 0) {
     ERROR(PLUGIN_NAME ": Report: \"%s\" is not a level; %s",
           ci->values[0].value.string, usage);
@@ -179,7 +179,7 @@ static int config_usage_metric(oconfig_item_t *ci) {
   }
   const char *comp = ci->values[0].value.string;
   const char *feat = ci->values[1].value.string;
-  int c = component_by_name(comp), f = feature_by_name(feat);
+  int c = option_component(comp), f = option_feature(feat);
   if (c < 0) {
     ERROR(PLUGIN_NAME ": UsageMetric: \"%s\" is not one of " COMPONENT_NAMES,
           comp);

@@ -9,6 +9,37 @@
 
 #include "errmsg.h"
 
+/* The index whose name(i) is `name` in any case, -1 when none. */
+static int by_name_any_case(const char *name, int n,
+                            const char *(*name_of)(int)) {
+  for (int i = 0; i < n; i++)
+    if (strcasecmp(name_of(i), name) == 0)
+      return i;
+  return -1;
+}
+
+static const char *level_name_of(int i) {
+  return level_name((enum report_level)i);
+}
+static const char *component_name_of(int i) {
+  return component_name((enum kepler_component)i);
+}
+static const char *feature_name_of(int i) {
+  return feature_name((enum kepler_feature)i);
+}
+
+int option_level(const char *name) {
+  return by_name_any_case(name, LEVEL_MAX, level_name_of);
+}
+
+int option_component(const char *name) {
+  return by_name_any_case(name, COMPONENT_MAX, component_name_of);
+}
+
+int option_feature(const char *name) {
+  return by_name_any_case(name, FEATURE_MAX, feature_name_of);
+}
+
 int option_report_policy(const char *mode, bool has_value, double value,
                          struct report_policy *out, char *err, size_t errlen) {
   bool top = strcasecmp(mode, "top") == 0;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "component.h"
+#include "kepler_features.h"
 #include "level.h"
 #include "node_meter.h"
 
@@ -68,6 +69,13 @@ struct kepler_options {
   const char *trained_model_file;
   unsigned trained_model_every;
 };
+
+/* A level, component or feature named in an option, in any case (collectd
+ * matches option names so; a model file's names are exact): -1 when
+ * unknown. */
+int option_level(const char *name);
+int option_component(const char *name);
+int option_feature(const char *name);
 
 /* A level's report policy from its option words: "all", "none", "top" N (a
  * whole number from 1 to UINT_MAX) or "above" W (W >= 0), the mode in any

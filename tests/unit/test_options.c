@@ -5,6 +5,7 @@
 #include "pipeline.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 #include "testutil.h"
@@ -135,6 +136,42 @@ START_TEST(test_core_refuses_unchecked_options) {
 }
 END_TEST
 
+/* collectd matches option names in any case, and users write values the
+ * same way: Report "Pod", UsageMetric "DRAM" "Cache_Miss". These three
+ * lookups were exact. */
+START_TEST(test_names_in_any_case) {
+  ck_assert_int_eq(option_level("pod"), LEVEL_POD);
+  ck_assert_int_eq(option_level("Pod"), LEVEL_POD);
+  ck_assert_int_eq(option_level("CONTAINER"), LEVEL_CONTAINER);
+  ck_assert_int_eq(option_level("VM"), LEVEL_VM);
+  ck_assert_int_eq(option_level("pods"), -1);
+  ck_assert_int_eq(option_level(""), -1);
+  ck_assert_int_eq(option_component("DRAM"), COMPONENT_DRAM);
+  ck_assert_int_eq(option_component("Package"), COMPONENT_PACKAGE);
+  ck_assert_int_eq(option_component("packge"), -1);
+  ck_assert_int_eq(option_feature("Cache_Miss"), FEATURE_CACHE_MISS);
+  ck_assert_int_eq(option_feature("BPF_CPU_TIME_MS"), FEATURE_CPU_TIME_MS);
+  ck_assert_int_eq(option_feature("cache"), -1);
+  /* Every name is found as written and upper-cased. */
+  for (int l = 0; l < LEVEL_MAX; l++)
+    ck_assert_int_eq(option_level(level_name(l)), l);
+  for (int c = 0; c < COMPONENT_MAX; c++)
+    ck_assert_int_eq(option_component(component_name(c)), c);
+  for (int f = 0; f < FEATURE_MAX; f++) {
+    char upper[64];
+    const char *n = feature_name(f);
+    size_t i = 0;
+    for (; n[i] && i + 1 < sizeof upper; i++)
+      upper[i] = (char)toupper((unsigned char)n[i]);
+    upper[i] = '\0';
+    ck_assert_int_eq(option_feature(n), f);
+    ck_assert_int_eq(option_feature(upper), f);
+  }
+  /* Model files keep exact names. */
+  ck_assert_int_eq(component_by_name("DRAM"), -1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("report");
@@ -142,6 +179,9 @@ int main(void) {
   tcase_add_loop_test(tc, test_report_top_out_of_range, 0,
                       (int)ARRAY_SIZE(bad_top));
   tcase_add_test(tc, test_report_words);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("names");
+  tcase_add_test(tc, test_names_in_any_case);
   suite_add_tcase(s, tc);
   tc = tcase_create("training");
   tcase_add_test(tc, test_trained_model_name);
