@@ -13,20 +13,6 @@
 #include "level.h"
 #include "node_meter.h"
 
-/* Which members of a level are reported one by one; the rest are summed
- * into the level's `other`, so every level still sums to the node. */
-enum report_mode {
-  REPORT_ALL,
-  REPORT_NONE,  /* the level is not reported */
-  REPORT_TOP,   /* the `top` with the highest power */
-  REPORT_ABOVE, /* those at `above_w` W or more */
-};
-struct report_policy {
-  enum report_mode mode;
-  unsigned top;
-  double above_w;
-};
-
 /* An optional BPF hook: attached where its features are used (auto), or as
  * configured. */
 enum hook_choice { HOOK_AUTO, HOOK_ON, HOOK_OFF };

@@ -43,8 +43,7 @@ struct kepler_core {
   struct bpf_sampler *sampler;
   struct proc_table *procs;
   struct cgroup_resolver *resolver;
-  struct workload_set *identities;     /* interned per-process identities */
-  struct other_power other[LEVEL_MAX]; /* members not reported one by one */
+  struct workload_set *identities; /* interned per-process identities */
   struct power_model *model;
   const char *model_origin; /* the file it came from, or "embedded" */
   struct machine_spec spec;
@@ -60,12 +59,11 @@ struct kepler_core {
   struct cpu_times last_cpu;
   bool last_cpu_known;
   uint32_t samples;
-  uint32_t generation;
   uint64_t exits_dropped; /* at the last sample */
   bool exits_dropping;    /* warned; a notice when they stop */
   bool baseline_taken;    /* the first read was made */
   double energy_j, energy_dynamic_j, energy_idle_j;
-  struct workload_table workloads;
+  struct workload_levels levels; /* the workload levels, trimmed */
   struct proc_entry **active;
   size_t active_cap;
 };
@@ -298,6 +296,8 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   }
   k->opt = *opt;
   k->platform_w = NAN;
+  k->levels.report = k->opt.report;
+  k->levels.runtime_root = k->opt.runtime_root;
   struct machine_spec *spec = &k->spec;
   char why[512];
   if (machine_read(opt->proc_root, opt->sysfs_root, spec, why, sizeof(why)))
@@ -334,7 +334,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   malloc_trim(0);
   k->procs = proc_table_new();
   k->resolver = cgroup_resolver_new("/proc");
-  k->identities = workload_set_new();
+  k->identities = k->levels.identities = workload_set_new();
   if (!k->procs || !k->resolver || !k->identities) {
     snprintf(err, errlen, "out of memory");
     kepler_core_close(k);
@@ -367,55 +367,6 @@ void kepler_core_set_platform_w(struct kepler_core *k, double watts) {
   k->platform_w = watts;
 }
 
-const char *workload_name(enum report_level level, const struct workload_id *w,
-                          char *buf, size_t len) {
-  const char *name = "";
-  switch (level) {
-  case LEVEL_CONTAINER:
-    name = w->kind == WORKLOAD_CONTAINER ? w->id : "";
-    break;
-  case LEVEL_POD:
-    name = w->pod_uid;
-    break;
-  case LEVEL_SERVICE:
-    /* A login session is the service level's member for what users run
-     * by hand: "session-<id>", as logind names its scope. */
-    name = w->service;
-    if (!*name && w->session[0]) {
-      snprintf(buf, len, "session-%s", w->session);
-      name = buf;
-    }
-    break;
-  case LEVEL_VM:
-    name = w->vm;
-    break;
-  default:
-    break;
-  }
-  if (*name)
-    return name;
-  return w->kind == WORKLOAD_KERNEL ? "kernel" : "system";
-}
-
-static struct workload_power *workload_for(struct kepler_core *k,
-                                           enum report_level level,
-                                           const struct workload_id *w) {
-  char buf[UNIT_NAME_LEN];
-  const char *name = workload_name(level, w, buf, sizeof(buf));
-  bool created;
-  struct workload_power *slot =
-      workload_table_get(&k->workloads, level, name, &created);
-  if (!slot || !created)
-    return slot;
-  slot->workload = *w;
-  if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
-    slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
-  else if (level == LEVEL_CONTAINER)
-    /* Once per container: its names do not change while it runs. */
-    runtime_names_lookup(k->opt.runtime_root, w->runtime, w->id, &slot->names);
-  return slot;
-}
-
 static int identify(struct kepler_core *k, struct proc_entry *e) {
   bool kthread = e->flags & RECORD_KTHREAD;
   if (e->identified && e->identified_cgroup == e->cgroup_id &&
@@ -431,126 +382,6 @@ static int identify(struct kepler_core *k, struct proc_entry *e) {
   e->identified_cgroup = e->cgroup_id;
   e->identified_kthread = kthread;
   return 0;
-}
-
-static double workload_w(const struct workload_power *w) {
-  return w->power_dynamic_w + w->power_idle_w;
-}
-
-static int by_power_desc(const void *a, const void *b) {
-  const struct workload_power *x = *(struct workload_power *const *)a;
-  const struct workload_power *y = *(struct workload_power *const *)b;
-  if (workload_w(x) != workload_w(y))
-    return workload_w(x) > workload_w(y) ? -1 : 1;
-  return strcmp(x->name, y->name);
-}
-
-/* Trim one level's members ws[0..n) by its policy: the kept ones stay at the
- * front (by power), the rest are summed into *o. Returns how many stay. */
-static size_t trim_level(struct workload_power **ws, size_t n,
-                         const struct report_policy *p, struct other_power *o) {
-  o->nprocs = 0;
-  o->power_dynamic_w = o->power_idle_w = 0;
-  qsort(ws, n, sizeof(*ws), by_power_desc);
-  size_t kept = 0;
-  while (kept < n &&
-         (p->mode == REPORT_TOP ? kept < p->top
-                                : workload_w(ws[kept]) >= p->above_w))
-    kept++;
-  for (size_t i = kept; i < n; i++) {
-    o->nprocs++;
-    o->power_dynamic_w += ws[i]->power_dynamic_w;
-    o->power_idle_w += ws[i]->power_idle_w;
-  }
-  return kept;
-}
-
-static bool trimmed(const struct report_policy *p) {
-  return p->mode == REPORT_TOP || p->mode == REPORT_ABOVE;
-}
-
-/* Every reported level = the sum of its processes, in the numbers
- * dispatched; a trimmed level's `other` holds the rest. */
-static int aggregate_workloads(struct kepler_core *k, double dt_s,
-                               struct kepler_report *r) {
-  uint32_t gen = ++k->generation;
-  size_t pos = 0;
-  for (struct proc_entry *e; (e = proc_table_next(k->procs, &pos));) {
-    workload_set_mark(e->workload, gen);
-    for (int l = LEVEL_CONTAINER; l < LEVEL_MAX; l++) {
-      if (k->opt.report[l].mode == REPORT_NONE)
-        continue;
-      struct workload_power *w = workload_for(k, l, e->workload);
-      if (!w)
-        return -1;
-      if (w->generation != gen) {
-        w->generation = gen;
-        w->nprocs = 0;
-        w->power_dynamic_w = w->power_idle_w = 0;
-      }
-      w->nprocs++;
-      if (e->active) {
-        w->power_dynamic_w += e->power_dynamic_w;
-        w->power_idle_w += e->power_idle_w;
-      }
-    }
-  }
-  /* Drop workloads whose processes are all gone; keep the order. */
-  size_t kept = 0;
-  for (size_t i = 0; i < k->workloads.n; i++) {
-    struct workload_power *w = &k->workloads.v[i];
-    if (w->generation != gen)
-      continue;
-    if (kept != i)
-      k->workloads.v[kept] = *w;
-    k->workloads.ptrs[kept] = &k->workloads.v[kept];
-    kept++;
-  }
-  k->workloads.n = kept;
-  workload_set_sweep(k->identities, gen); /* cgroups with no process left */
-  /* Trim each level in place in the pointer array (levels stay in order). */
-  size_t out = 0;
-  for (size_t i = 0; i < kept;) {
-    enum report_level l = k->workloads.v[i].level;
-    size_t end = i;
-    while (end < kept && k->workloads.v[end].level == l)
-      end++;
-    struct workload_power **ws = k->workloads.ptrs + i;
-    size_t n = end - i, reported = n;
-    if (trimmed(&k->opt.report[l])) {
-      struct other_power *o = &k->other[l];
-      reported = trim_level(ws, n, &k->opt.report[l], o);
-      o->energy_j += (o->power_dynamic_w + o->power_idle_w) * dt_s;
-      r->other[l] = *o;
-      r->other_present[l] = true;
-    }
-    /* Each joule in exactly one series: a workload's own while it is
-     * reported, its level's `other` while it is summed there. */
-    for (size_t j = 0; j < reported; j++) {
-      ws[j]->energy_j += workload_w(ws[j]) * dt_s;
-      k->workloads.ptrs[out++] = ws[j];
-    }
-    i = end;
-  }
-  r->workloads = k->workloads.ptrs;
-  r->nworkloads = out;
-  return 0;
-}
-
-/* Report the process level by its policy, the rest as `other`. */
-static void trim_processes(struct kepler_core *k, struct kepler_report *r,
-                           double dt_s) {
-  const struct report_policy *p = &k->opt.report[LEVEL_PROCESS];
-  struct other_power *o = &k->other[LEVEL_PROCESS];
-  size_t kept = attribution_keep(
-      r->procs, r->nprocs, p->mode == REPORT_TOP ? p->top : r->nprocs,
-      p->mode == REPORT_ABOVE ? p->above_w : -INFINITY, &o->power_dynamic_w,
-      &o->power_idle_w);
-  o->nprocs = r->nprocs - kept;
-  r->nprocs = kept;
-  o->energy_j += (o->power_dynamic_w + o->power_idle_w) * dt_s;
-  r->other[LEVEL_PROCESS] = *o;
-  r->other_present[LEVEL_PROCESS] = true;
 }
 
 /* Online training on the meter's values; the fit is written out every
@@ -675,12 +506,18 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   }
   measure_or_estimate(k, r);
   attribute_to_processes(&r->node, &k->policy, k->active, nactive);
-  if (aggregate_workloads(k, dt, r))
+  struct workload_levels_report levels = {0};
+  if (workload_levels_aggregate(&k->levels, k->procs, dt, &levels))
     return -1;
   r->procs = k->active;
   r->nprocs = nactive;
-  if (trimmed(&k->opt.report[LEVEL_PROCESS]))
-    trim_processes(k, r, dt);
+  if (report_policy_trims(&k->opt.report[LEVEL_PROCESS]))
+    workload_levels_trim_processes(&k->levels, r->procs, &r->nprocs, dt,
+                                   &levels);
+  memcpy(r->other_present, levels.other_present, sizeof(r->other_present));
+  memcpy(r->other, levels.other, sizeof(r->other));
+  r->workloads = levels.workloads;
+  r->nworkloads = levels.nworkloads;
   /* Each joule in exactly one series: a process's own while it is reported,
    * `other`'s while it is summed there. */
   for (size_t i = 0; i < r->nprocs; i++)
@@ -713,7 +550,7 @@ void kepler_core_close(struct kepler_core *k) {
   cgroup_resolver_free(k->resolver);
   workload_set_free(k->identities);
   model_free(k->model);
-  workload_table_free(&k->workloads);
+  workload_levels_free(&k->levels);
   free(k->active);
   free(k);
 }

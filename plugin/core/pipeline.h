@@ -14,15 +14,7 @@
 #include "options.h"
 #include "proc_table.h"
 #include "runtime_names.h"
-#include "workload_table.h"
-
-/* The members of a level not reported one by one (report_policy), summed:
- * reported + other = node, in every interval. */
-struct other_power {
-  size_t nprocs; /* processes, or workloads at a workload level */
-  double power_dynamic_w, power_idle_w;
-  double energy_j; /* cumulative */
-};
+#include "workload_levels.h"
 
 struct kepler_report {
   double dt_s; /* the interval actually measured */
@@ -56,12 +48,6 @@ struct kepler_report {
   bool fit_present[COMPONENT_MAX];
   double fit_mae_w[COMPONENT_MAX];
 };
-
-/* A process's member name at a workload level: its container id, pod UID,
- * service (or login session, "session-<id>", written into buf) or VM, else
- * "system" or "kernel" (a kernel thread). */
-const char *workload_name(enum report_level level, const struct workload_id *w,
-                          char *buf, size_t len);
 
 struct kepler_core;
 
