@@ -12,17 +12,11 @@
 #include "array_grow.h"
 #include "bpf_sampler.h"
 #include "cgroup_resolver.h"
-#include "default_model.h"
 #include "log.h"
 #include "machine.h"
 #include "model.h"
-#include "model_load.h"
-#include "model_yaml.h"
-#include "model_refresh.h"
 #include "node_cpu.h"
-#include "node_estimator.h"
-#include "node_meter.h"
-#include "online_fit.h"
+#include "power_source.h"
 #include "workload_set.h"
 
 /* Exit records the ring buffer holds per second of the interval: four
@@ -30,13 +24,6 @@
 #define EXITS_PER_S 2000
 #define RING_MIN_BYTES (256 * 1024)
 #define RING_MAX_BYTES (64 * 1024 * 1024)
-/* The sidecar's answer for two rows is some hundred bytes; a model server's
- * weight file a few kB. Anything far larger is not an answer. */
-#define ESTIMATOR_MAX_ANSWER 65536
-#define MODEL_SERVER_MAX_ANSWER (1 << 20)
-/* Online training remembers about the last 1000 intervals: it follows a
- * host whose hardware or firmware settings change. */
-#define FIT_FORGETTING 0.999
 
 struct kepler_core {
   struct kepler_options opt;
@@ -44,21 +31,13 @@ struct kepler_core {
   struct proc_table *procs;
   struct cgroup_resolver *resolver;
   struct workload_set *identities; /* interned per-process identities */
-  struct power_model *model;
-  const char *model_origin; /* the file it came from, or "embedded" */
-  struct machine_spec spec;
-  struct node_meter *meter;         /* NULL: the model gives node power */
-  struct node_estimator *estimator; /* the sidecar, else the model */
-  struct model_refresh *refresh;    /* NULL: no model server */
-  struct online_fit *fit;           /* NULL: no online training */
-  bool fit_write_failing;           /* warned; a notice on success */
-  double platform_w;                /* from outside; NaN when unknown */
+  struct power_source *power;      /* meter, sidecar or model */
+  char trained_model_name[TRAINED_MODEL_NAME_LEN];
   struct attribution_policy policy;
   bool available[FEATURE_MAX];
   uint64_t last_mono_ns;
   struct cpu_times last_cpu;
   bool last_cpu_known;
-  uint32_t samples;
   uint64_t exits_dropped; /* at the last sample */
   bool exits_dropping;    /* warned; a notice when they stop */
   bool baseline_taken;    /* the first read was made */
@@ -68,8 +47,6 @@ struct kepler_core {
   size_t active_cap;
 };
 
-/* Load and bind to this machine; a model file that cannot be used leaves
- * the embedded default in charge, with an error naming file and line. */
 /* Meters are timed when they are read, not when the BPF maps were. */
 static uint64_t mono_now(void) {
   struct timespec ts;
@@ -77,80 +54,12 @@ static uint64_t mono_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int load_model(struct kepler_core *k, const struct machine_spec *spec,
-                      char *err, size_t errlen) {
-  char why[512];
-  if (k->opt.model_file) {
-    if (model_load_file(k->opt.model_file, &k->model, why, sizeof(why)) == 0 &&
-        model_bind_machine(k->model, spec, why, sizeof(why)) == 0) {
-      k->model_origin = k->opt.model_file;
-      return 0;
-    }
-    model_free(k->model);
-    k->model = NULL;
-    kepler_log(KLOG_ERR,
-               "kepler: ModelFile: %s; using the embedded default model", why);
-  }
-  if (model_load_buffer(kepler_default_model, strlen(kepler_default_model),
-                        "embedded models/default.yaml", &k->model, err,
-                        errlen) ||
-      model_bind_machine(k->model, spec, err, errlen))
-    return -1;
-  k->model_origin = "embedded";
-  return 0;
-}
-
-static void warn_unmeasured(const struct kepler_core *k) {
-  for (int f = 0; f < FEATURE_MAX; f++)
-    if (model_uses_feature(k->model, f) && !k->available[f])
-      kepler_log(KLOG_WARNING,
-                 "kepler: model \"%s\" uses %s, which this host cannot "
-                 "measure: that term contributes 0 W",
-                 model_name(k->model), feature_name(f));
-}
-
-/* A model the refresher validated replaces the local one between reads;
- * the refresher has logged where it came from. */
-static bool adopt_refreshed_model(struct kepler_core *k, const char *origin) {
-  struct power_model *m = k->refresh ? model_refresh_take(k->refresh) : NULL;
-  if (!m)
-    return false;
-  model_free(k->model);
-  k->model = m;
-  k->model_origin = origin;
-  return true;
-}
-
+/* The start message: where node power comes from, the hooks attached, and
+ * what this host cannot measure of what is asked. */
 static void announce(const struct kepler_core *k) {
-  double mae = model_mae_watts(k->model), mape = model_mape_pct(k->model);
-  char error[96] = "error not stated";
-  if (mae >= 0 && mape >= 0)
-    snprintf(error, sizeof(error), "stated error: MAE %.1f W, MAPE %.1f %%",
-             mae, mape);
-  else if (mae >= 0)
-    snprintf(error, sizeof(error), "stated error: MAE %.1f W", mae);
-  const char *arch = model_cpu_architecture(k->model);
-  if (k->meter)
-    kepler_log(KLOG_INFO,
-               "kepler: node power source: %s meter; model \"%s\" (%s; %s) "
-               "only while the meter gives no value",
-               node_meter_name(k->meter), model_name(k->model), k->model_origin,
-               error);
-  else if (k->opt.estimator_socket)
-    kepler_log(KLOG_INFO,
-               "kepler: node power source: estimator sidecar at %s (source "
-               "\"%s\"), no meter; model \"%s\" (%s; %s) for the intervals "
-               "it does not answer",
-               k->opt.estimator_socket, k->opt.model_source,
-               model_name(k->model), k->model_origin, error);
-  else
-    kepler_log(KLOG_INFO,
-               "kepler: node power source: model \"%s\" (%s; %s; cpu "
-               "architecture %s), no meter",
-               model_name(k->model), k->model_origin, error,
-               *arch ? arch : "not recognised");
+  power_source_announce(k->power);
   kepler_log(KLOG_INFO, "kepler: BPF hooks: %s", sampler_hooks(k->sampler));
-  warn_unmeasured(k);
+  power_source_warn_unmeasured(k->power);
   for (int c = 0; c < COMPONENT_MAX; c++)
     if (k->opt.usage_metric[c] >= 0 && !k->available[k->opt.usage_metric[c]])
       kepler_log(KLOG_WARNING,
@@ -168,66 +77,6 @@ static void set_policy(struct kepler_core *k) {
     if (f >= 0)
       k->policy.metric[c] = k->available[f] ? f : FEATURE_CPU_TIME_MS;
   }
-}
-
-/* The sidecar, the model server and online training: they need the
- * features this host measures, known once the sampler is open. */
-static int open_models(struct kepler_core *k, char *err, size_t errlen) {
-  const struct kepler_options *o = &k->opt;
-  struct node_estimator_options eo = {
-      .socket_path = o->estimator_socket,
-      .timeout_ms = o->estimator_timeout_ms,
-      .max_answer = ESTIMATOR_MAX_ANSWER,
-      .source = o->model_source,
-      .spec = k->spec,
-  };
-  memcpy(eo.have, k->available, sizeof(eo.have));
-  if (node_estimator_open(&eo, k->model, &k->estimator, err, errlen))
-    return -1;
-  if (o->model_server_url) {
-    struct model_refresh_options ro = {
-        .server =
-            {
-                .url = o->model_server_url,
-                .ca_file = o->model_server_ca,
-                .verify = o->model_server_verify,
-                .timeout_ms = o->model_server_timeout_ms,
-                .max_bytes = MODEL_SERVER_MAX_ANSWER,
-                .output_type = "AbsPower",
-                .source = o->model_source,
-                .trainer_name = "",
-                .filter = "",
-            },
-        .refresh_s = o->model_refresh_s,
-        .cache_file = o->model_cache_file,
-        .spec = k->spec,
-    };
-    memcpy(ro.have, k->available, sizeof(ro.have));
-    if (model_refresh_start(&ro, &k->refresh, err, errlen))
-      return -1;
-    /* The cached model, at once; announce() warns of what it lacks. */
-    adopt_refreshed_model(k, "model server's cache");
-  }
-  /* Trained on Kepler's BPF and counter features only: its feature groups
-   * hold no softirq counts, and those, near 0 with rare bursts, give a few
-   * noisy meter readings weights that explode on another host's bursts. */
-  bool fit_features[FEATURE_MAX] = {false};
-  static const enum kepler_feature trained[] = {
-      FEATURE_CPU_TIME_MS, FEATURE_PAGE_CACHE_HIT, FEATURE_CPU_CYCLES,
-      FEATURE_CPU_INSTRUCTIONS, FEATURE_CACHE_MISS};
-  for (size_t i = 0; i < sizeof(trained) / sizeof(*trained); i++)
-    fit_features[trained[i]] = k->available[trained[i]];
-  if (o->trained_model_file && k->meter &&
-      !(k->fit = online_fit_new(fit_features, FIT_FORGETTING))) {
-    snprintf(err, errlen, "out of memory");
-    return -1;
-  }
-  if (o->trained_model_file && !k->meter)
-    kepler_log(KLOG_WARNING,
-               "kepler: TrainedModelFile \"%s\": this host has no power "
-               "meter to train on; not training",
-               o->trained_model_file);
-  return 0;
 }
 
 /* The exit ring buffer for EXITS_PER_S over one interval: a power of 2. */
@@ -258,7 +107,7 @@ static bool hook_wanted(const struct kepler_core *k, enum hook_choice choice,
       (trained && o->trained_model_file))
     return true;
   for (size_t i = 0; i < n; i++) {
-    if (model_uses_feature(k->model, features[i]))
+    if (model_uses_feature(power_source_model(k->power), features[i]))
       return true;
     for (int c = 0; c < COMPONENT_MAX; c++)
       if (o->usage_metric[c] == (int)features[i])
@@ -295,30 +144,45 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     return -1;
   }
   k->opt = *opt;
-  k->platform_w = NAN;
   k->levels.report = k->opt.report;
   k->levels.runtime_root = k->opt.runtime_root;
-  struct machine_spec *spec = &k->spec;
+  struct machine_spec spec = {0}; /* what machine_read could not learn */
   char why[512];
-  if (machine_read(opt->proc_root, opt->sysfs_root, spec, why, sizeof(why)))
+  if (machine_read(opt->proc_root, opt->sysfs_root, &spec, why, sizeof(why)))
     kepler_log(KLOG_WARNING, "kepler: %s; the model sees an unknown machine",
                why);
-  struct node_meter_options mo = {
+  if (opt->trained_model_file)
+    option_trained_model_name(opt->trained_model_file, k->trained_model_name,
+                              sizeof(k->trained_model_name), NULL, 0);
+  struct power_source_options po = {
+      .model_file = opt->model_file,
       .sysfs_root = opt->sysfs_root,
-      .choice = opt->meter,
+      .meter = opt->meter,
       .external_platform = opt->external_platform,
+      .model_source = opt->model_source,
+      .estimator_socket = opt->estimator_socket,
+      .estimator_timeout_ms = opt->estimator_timeout_ms,
+      .model_server_url = opt->model_server_url,
+      .model_server_ca = opt->model_server_ca,
+      .model_server_verify = opt->model_server_verify,
+      .model_server_timeout_ms = opt->model_server_timeout_ms,
+      .model_refresh_s = opt->model_refresh_s,
+      .model_cache_file = opt->model_cache_file,
+      .trained_model_file = opt->trained_model_file,
+      .trained_model_name = k->trained_model_name,
+      .trained_model_every = opt->trained_model_every,
   };
   struct sampler_options so = {
       .hw_counters = opt->hw_counters,
       .software_counters = opt->software_counters,
       .ring_bytes = ring_bytes(opt->interval_s),
   };
-  if (load_model(k, spec, err, errlen) ||
-      node_meter_open(&mo, mono_now(), &k->meter, err, errlen)) {
+  if (power_source_open(&po, &spec, mono_now(), &k->power, err, errlen)) {
     kepler_core_close(k);
     return -1;
   }
-  /* Online training fits page cache hits, not softirqs (see open_models). */
+  /* Online training fits page cache hits, not softirqs (see
+   * power_source_start). */
   so.softirq =
       hook_wanted(k, opt->softirq, softirq_features,
                   sizeof(softirq_features) / sizeof(*softirq_features), false);
@@ -349,7 +213,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->available[FEATURE_NET_RX_IRQ] = have->softirq;
   k->available[FEATURE_NET_TX_IRQ] = have->softirq;
   k->available[FEATURE_BLOCK_IRQ] = have->softirq;
-  if (open_models(k, err, errlen)) {
+  if (power_source_start(k->power, k->available, err, errlen)) {
     kepler_core_close(k);
     return -1;
   }
@@ -360,11 +224,11 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
 }
 
 const struct power_model *kepler_core_model(const struct kepler_core *k) {
-  return k->model;
+  return power_source_model(k->power);
 }
 
 void kepler_core_set_platform_w(struct kepler_core *k, double watts) {
-  k->platform_w = watts;
+  power_source_set_platform_w(k->power, watts);
 }
 
 static int identify(struct kepler_core *k, struct proc_entry *e) {
@@ -382,52 +246,6 @@ static int identify(struct kepler_core *k, struct proc_entry *e) {
   e->identified_cgroup = e->cgroup_id;
   e->identified_kthread = kthread;
   return 0;
-}
-
-/* Online training on the meter's values; the fit is written out every
- * trained_model_every intervals. */
-static void train(struct kepler_core *k, struct kepler_report *r) {
-  online_fit_add(k->fit, r->rate, &r->node);
-  bool fitted = false;
-  for (int c = 0; c < COMPONENT_MAX; c++) {
-    r->fit_mae_w[c] = online_fit_mae(k->fit, c);
-    r->fit_present[c] = r->node.present[c] && isfinite(r->fit_mae_w[c]);
-    fitted |= online_fit_is_fitted(k->fit, c);
-  }
-  if (!fitted || k->samples % k->opt.trained_model_every)
-    return;
-  /* The file's own name ("LinearRegressionTrainer_0"): what a model server
-   * that serves it names it too (kepler_core_open checked the file name). */
-  char name[TRAINED_MODEL_NAME_LEN], why[512];
-  int rc = option_trained_model_name(k->opt.trained_model_file, name,
-                                     sizeof(name), why, sizeof(why));
-  if (rc == 0)
-    rc = online_fit_write(k->fit, k->opt.trained_model_file, name, &k->spec,
-                          why, sizeof(why));
-  if (rc && !k->fit_write_failing)
-    kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
-  else if (rc == 0 && k->fit_write_failing)
-    kepler_log(KLOG_NOTICE, "kepler: TrainedModelFile \"%s\" written again",
-               k->opt.trained_model_file);
-  k->fit_write_failing = rc != 0;
-}
-
-/* The meter where it gives a value this interval, else the sidecar or the
- * local model. */
-static void measure_or_estimate(struct kepler_core *k,
-                                struct kepler_report *r) {
-  double u = r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN;
-  if (k->meter &&
-      node_meter_read(k->meter, mono_now(), k->platform_w, u, &r->node) == 0) {
-    r->power_source = node_meter_name(k->meter);
-    if (k->fit)
-      train(k, r);
-  } else {
-    r->power_source =
-        node_estimator_estimate(k->estimator, k->model, r->rate, &r->node);
-  }
-  if (k->meter)
-    r->meter_dropped = node_meter_dropped(k->meter);
 }
 
 /* The first read only takes the baseline: collectd reads right after init,
@@ -455,9 +273,7 @@ static int take_baseline(struct kepler_core *k) {
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   if (!k->baseline_taken)
     return take_baseline(k);
-  k->samples++;
-  if (adopt_refreshed_model(k, "model server"))
-    warn_unmeasured(k);
+  power_source_next_interval(k->power);
 
   const struct task_record *records;
   size_t n;
@@ -504,7 +320,15 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     k->last_cpu = cpu;
     k->last_cpu_known = true;
   }
-  measure_or_estimate(k, r);
+  struct power_reading power;
+  power_source_read(
+      k->power, mono_now(), r->rate,
+      r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN, &power);
+  r->node = power.node;
+  r->power_source = power.source;
+  r->meter_dropped = power.meter_dropped;
+  memcpy(r->fit_present, power.fit_present, sizeof(r->fit_present));
+  memcpy(r->fit_mae_w, power.fit_mae_w, sizeof(r->fit_mae_w));
   attribute_to_processes(&r->node, &k->policy, k->active, nactive);
   struct workload_levels_report levels = {0};
   if (workload_levels_aggregate(&k->levels, k->procs, dt, &levels))
@@ -541,15 +365,11 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
 void kepler_core_close(struct kepler_core *k) {
   if (!k)
     return;
-  model_refresh_stop(k->refresh); /* its thread first */
-  node_estimator_close(k->estimator);
-  online_fit_free(k->fit);
+  power_source_close(k->power); /* the model server's thread first */
   sampler_close(k->sampler);
-  node_meter_close(k->meter);
   proc_table_free(k->procs);
   cgroup_resolver_free(k->resolver);
   workload_set_free(k->identities);
-  model_free(k->model);
   workload_levels_free(&k->levels);
   free(k->active);
   free(k);
