@@ -324,79 +324,80 @@ static int config_trained_model_interval(oconfig_item_t *ci) {
   return 0;
 }
 
-static int kepler_config(oconfig_item_t *ci) {
-  for (int i = 0; i < ci->children_num; i++) {
-    oconfig_item_t *child = ci->children + i;
-    int rc;
-    if (strcasecmp(child->key, "ModelFile") == 0)
-      rc = cf_util_get_string(child, &kepler.model_file);
-    else if (strcasecmp(child->key, "IdlePower") == 0)
-      rc = config_idle_power(child);
-    else if (strcasecmp(child->key, "MaxProcesses") == 0) {
-      /* The kernel's own task list replaced the table it sized. */
-      WARNING(PLUGIN_NAME ": MaxProcesses is deprecated and ignored: "
-                          "processes are read from the kernel's task list, "
-                          "which has no size to set");
-      rc = 0;
-    } else if (strcasecmp(child->key, "HardwareCounters") == 0)
-      rc = cf_util_get_boolean(child, &kepler.opt.hw_counters);
-    else if (strcasecmp(child->key, "PageCache") == 0)
-      rc = config_hook(child, &kepler.opt.page_cache);
-    else if (strcasecmp(child->key, "SoftIRQ") == 0)
-      rc = config_hook(child, &kepler.opt.softirq);
-    else if (strcasecmp(child->key, "TopProcesses") == 0)
-      rc = config_top_processes(child);
-    else if (strcasecmp(child->key, "ReportProcesses") == 0)
-      rc = cf_util_get_boolean(child, &kepler.report_processes);
-    else if (strcasecmp(child->key, "Report") == 0)
-      rc = config_report(child);
-    else if (strcasecmp(child->key, "PowerMeter") == 0)
-      rc = config_power_meter(child);
-    else if (strcasecmp(child->key, "PlatformMeter") == 0)
-      rc = cf_util_get_string(child, &kepler.platform_meter);
-    else if (strcasecmp(child->key, "SysfsRoot") == 0)
-      rc = cf_util_get_string(child, &kepler.sysfs_root);
-    else if (strcasecmp(child->key, "ContainerInstance") == 0)
-      rc = config_container_instance(child);
-    else if (strcasecmp(child->key, "RuntimeRoot") == 0)
-      rc = cf_util_get_string(child, &kepler.runtime_root);
-    else if (strcasecmp(child->key, "UsageMetric") == 0)
-      rc = config_usage_metric(child);
-    else if (strcasecmp(child->key, "ReportContainers") == 0)
-      rc = cf_util_get_boolean(child, &kepler.report_containers);
-    else if (strcasecmp(child->key, "ModelSource") == 0)
-      rc = config_model_source(child);
-    else if (strcasecmp(child->key, "Estimator") == 0)
-      rc = cf_util_get_boolean(child, &kepler.estimator);
-    else if (strcasecmp(child->key, "EstimatorSocket") == 0)
-      rc = config_estimator_socket(child);
-    else if (strcasecmp(child->key, "EstimatorTimeout") == 0)
-      rc = config_estimator_timeout(child);
-    else if (strcasecmp(child->key, "ModelServer") == 0)
-      rc = config_model_server(child);
-    else if (strcasecmp(child->key, "ModelServerCA") == 0)
-      rc = config_model_server_ca(child);
-    else if (strcasecmp(child->key, "ModelServerVerify") == 0)
-      rc = cf_util_get_boolean(child, &kepler.opt.model_server_verify);
-    else if (strcasecmp(child->key, "ModelServerTimeout") == 0)
-      rc = config_seconds_ms(child, 0.1, 600,
-                             &kepler.opt.model_server_timeout_ms);
-    else if (strcasecmp(child->key, "ModelRefresh") == 0)
-      rc = config_model_refresh(child);
-    else if (strcasecmp(child->key, "ModelCache") == 0)
-      rc = cf_util_get_string(child, &kepler.model_cache_file);
-    else if (strcasecmp(child->key, "TrainedModelFile") == 0)
-      rc = config_trained_model_file(child);
-    else if (strcasecmp(child->key, "TrainedModelInterval") == 0)
-      rc = config_trained_model_interval(child);
-    else {
-      ERROR(PLUGIN_NAME ": unknown option \"%s\" in <Plugin kepler>",
-            child->key);
-      rc = -1;
-    }
-    if (rc)
-      return -1;
+/* MaxProcesses: the kernel's own task list replaced the table it sized. */
+static int config_max_processes(oconfig_item_t *ci) {
+  (void)ci;
+  WARNING(PLUGIN_NAME ": MaxProcesses is deprecated and ignored: "
+                      "processes are read from the kernel's task list, "
+                      "which has no size to set");
+  return 0;
+}
+
+static int config_model_server_timeout(oconfig_item_t *ci) {
+  return config_seconds_ms(ci, 0.1, 600, &kepler.opt.model_server_timeout_ms);
+}
+
+/* Every option of <Plugin kepler>: its key (matched in any case, as collectd
+ * does) and where it goes, a string, a boolean, a hook choice, or a
+ * function that checks it. */
+static const struct config_option {
+  const char *key;
+  char **string;
+  bool *boolean;
+  enum hook_choice *hook;
+  int (*parse)(oconfig_item_t *ci);
+} config_options[] = {
+    {"ModelFile", .string = &kepler.model_file},
+    {"IdlePower", .parse = config_idle_power},
+    {"MaxProcesses", .parse = config_max_processes},
+    {"HardwareCounters", .boolean = &kepler.opt.hw_counters},
+    {"PageCache", .hook = &kepler.opt.page_cache},
+    {"SoftIRQ", .hook = &kepler.opt.softirq},
+    {"TopProcesses", .parse = config_top_processes},
+    {"ReportProcesses", .boolean = &kepler.report_processes},
+    {"Report", .parse = config_report},
+    {"PowerMeter", .parse = config_power_meter},
+    {"PlatformMeter", .string = &kepler.platform_meter},
+    {"SysfsRoot", .string = &kepler.sysfs_root},
+    {"ContainerInstance", .parse = config_container_instance},
+    {"RuntimeRoot", .string = &kepler.runtime_root},
+    {"UsageMetric", .parse = config_usage_metric},
+    {"ReportContainers", .boolean = &kepler.report_containers},
+    {"ModelSource", .parse = config_model_source},
+    {"Estimator", .boolean = &kepler.estimator},
+    {"EstimatorSocket", .parse = config_estimator_socket},
+    {"EstimatorTimeout", .parse = config_estimator_timeout},
+    {"ModelServer", .parse = config_model_server},
+    {"ModelServerCA", .parse = config_model_server_ca},
+    {"ModelServerVerify", .boolean = &kepler.opt.model_server_verify},
+    {"ModelServerTimeout", .parse = config_model_server_timeout},
+    {"ModelRefresh", .parse = config_model_refresh},
+    {"ModelCache", .string = &kepler.model_cache_file},
+    {"TrainedModelFile", .parse = config_trained_model_file},
+    {"TrainedModelInterval", .parse = config_trained_model_interval},
+};
+
+static int config_one(oconfig_item_t *child) {
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(config_options); i++) {
+    const struct config_option *o = &config_options[i];
+    if (strcasecmp(child->key, o->key) != 0)
+      continue;
+    if (o->string)
+      return cf_util_get_string(child, o->string);
+    if (o->boolean)
+      return cf_util_get_boolean(child, o->boolean);
+    if (o->hook)
+      return config_hook(child, o->hook);
+    return o->parse(child);
   }
+  ERROR(PLUGIN_NAME ": unknown option \"%s\" in <Plugin kepler>", child->key);
+  return -1;
+}
+
+static int kepler_config(oconfig_item_t *ci) {
+  for (int i = 0; i < ci->children_num; i++)
+    if (config_one(ci->children + i))
+      return -1;
   return 0;
 }
 
