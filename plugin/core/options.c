@@ -58,12 +58,12 @@ int option_report_policy(const char *mode, bool has_value, double value,
      * converted to unsigned is undefined. */
     if (!(value >= 1 && value <= UINT_MAX && value == floor(value)))
       return errmsg(err, errlen,
-                    "top takes a whole number from 1 to %u, not %g", UINT_MAX,
-                    value);
+                    "top takes a whole number from 1 to %u, not %.15g",
+                    UINT_MAX, value);
     *out = (struct report_policy){REPORT_TOP, (unsigned)value, 0};
   } else if (above) {
     if (!(value >= 0 && isfinite(value)))
-      return errmsg(err, errlen, "above takes watts of 0 or more, not %g",
+      return errmsg(err, errlen, "above takes watts of 0 or more, not %.15g",
                     value);
     *out = (struct report_policy){REPORT_ABOVE, 0, value};
   } else {
