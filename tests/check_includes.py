@@ -10,7 +10,9 @@ headers of its own stage, of common/ and of the stages before it:
 bpf/kepler.h (and the skeleton generated from bpf/kepler.bpf.c) belong to
 the sample stage; headers ending in .bpf.h are for the BPF side only, and
 the BPF side includes nothing of plugin/. Only collectd/ includes collectd's
-own headers ("core/daemon/...", "core/utils/...").
+own headers ("core/daemon/...", "core/utils/..."), and collectd/ sees the
+report, not the sampler: no header of sample/ or bpf/, not even through
+another header.
 
 Fails (exit 1, one line per problem) on an include against the direction,
 an include cycle between modules (a module is a .c, its .h and its
@@ -68,6 +70,8 @@ def visible(frm, to, target):
         return False
     if frm == to:
         return True
+    if frm == "collectd" and to == "sample":
+        return False  # the glue sees the report, not the sampler
     return RANK[to] < RANK[frm]
 
 
@@ -97,6 +101,7 @@ def main():
 
     guards = {}
     module_edges = {}  # module -> {module: (file, header)}
+    header_includes = {}  # file -> the files of the tree it includes
     for rel in files:
         frm = stage_of(rel)
         if frm is None:
@@ -133,10 +138,28 @@ def main():
                 problems.append(f"{where}: {frm} includes \"{name}\" of "
                                 f"{to}, against the direction")
             if target:
+                header_includes.setdefault(rel, []).append(target)
                 dep = module_of(target)
                 if dep != module:
                     module_edges.setdefault(module, {}).setdefault(
                         dep, (rel, name))
+
+    # The glue through every header it reaches: no sampler internals.
+    for rel in files:
+        if stage_of(rel) != "collectd":
+            continue
+        seen, todo = set(), [rel]
+        while todo:
+            f = todo.pop()
+            for name in header_includes.get(f, ()):
+                if name in seen:
+                    continue
+                seen.add(name)
+                todo.append(name)
+                if stage_of(name) in ("sample", "bpf"):
+                    problems.append(f"{rel}: reaches {name} (through its "
+                                    "includes): the glue sees the report, "
+                                    "not the sampler")
 
     # Cycles between modules: depth-first search, one report per cycle.
     state, stack, seen_cycles = {}, [], set()

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "proc_table.h"
 
 const char *workload_name(enum report_level level, const struct workload_id *w,
                           char *buf, size_t len) {

@@ -12,9 +12,11 @@
 
 #include "cgroup_identity.h"
 #include "level.h"
-#include "proc_table.h"
 #include "workload_set.h"
 #include "workload_table.h"
+
+struct proc_table;
+struct proc_entry;
 
 /* The members of a level not reported one by one (report_policy), summed:
  * reported + other = node, in every interval. */

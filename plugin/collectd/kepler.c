@@ -635,18 +635,15 @@ static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
 
 static void submit_processes(const struct kepler_report *r, cdtime_t t) {
   for (size_t i = 0; i < r->nprocs; i++) {
-    const struct proc_entry *e = r->procs[i];
+    const struct process_report *e = &r->procs[i];
     char instance[DATA_MAX_NAME_LEN];
-    metric_process_instance(instance, sizeof(instance), e->comm, e->key.tgid);
+    metric_process_instance(instance, sizeof(instance), e->comm, e->pid);
     meta_data_t *meta = meta_data_create();
     if (meta) {
-      meta_data_add_unsigned_int(meta, "pid", e->key.tgid);
+      meta_data_add_unsigned_int(meta, "pid", e->pid);
       meta_data_add_string(meta, "command", e->comm);
-      char buf[UNIT_NAME_LEN];
-      meta_data_add_string(
-          meta, "container_id",
-          workload_name(LEVEL_CONTAINER, e->workload, buf, sizeof(buf)));
-      meta_data_add_string(meta, "cgroup_path", e->workload->cgroup_path);
+      meta_data_add_string(meta, "container_id", e->container_id);
+      meta_data_add_string(meta, "cgroup_path", e->cgroup_path);
     }
     submit_part("kepler_process", instance, e->power_dynamic_w, e->power_idle_w,
                 e->energy_j, t, meta);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "array_grow.h"
+#include "attribution.h"
 #include "bpf_sampler.h"
 #include "cgroup_resolver.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #include "model.h"
 #include "node_cpu.h"
 #include "power_source.h"
+#include "proc_table.h"
 #include "workload_set.h"
 
 /* Exit records the ring buffer holds per second of the interval: four
@@ -45,6 +47,8 @@ struct kepler_core {
   struct workload_levels levels; /* the workload levels, trimmed */
   struct proc_entry **active;
   size_t active_cap;
+  struct process_report *reported; /* the report's view of active */
+  size_t reported_cap;
 };
 
 /* Meters are timed when they are read, not when the BPF maps were. */
@@ -270,6 +274,36 @@ static int take_baseline(struct kepler_core *k) {
   return 1;
 }
 
+_Static_assert(PROCESS_COMM_LEN >= sizeof(((struct proc_entry *)0)->comm),
+               "a reported command is cut");
+
+/* The report's view of the first n active processes: values, not table
+ * entries. */
+static int report_processes(struct kepler_core *k, size_t n,
+                            struct kepler_report *r) {
+  if (array_grow((void **)&k->reported, &k->reported_cap, n,
+                 sizeof(*k->reported)))
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const struct proc_entry *e = k->active[i];
+    struct process_report *p = &k->reported[i];
+    char unused[UNIT_NAME_LEN]; /* the container level writes no name */
+    p->pid = e->key.tgid;
+    memcpy(p->comm, e->comm, sizeof(e->comm));
+    p->comm[sizeof(p->comm) - 1] = '\0';
+    p->container_id =
+        workload_name(LEVEL_CONTAINER, e->workload, unused, sizeof(unused));
+    p->cgroup_path = e->workload->cgroup_path;
+    memcpy(p->rate, e->rate, sizeof(p->rate));
+    p->power_dynamic_w = e->power_dynamic_w;
+    p->power_idle_w = e->power_idle_w;
+    p->energy_j = e->energy_j;
+  }
+  r->procs = k->reported;
+  r->nprocs = n;
+  return 0;
+}
+
 int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   if (!k->baseline_taken)
     return take_baseline(k);
@@ -333,10 +367,9 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   struct workload_levels_report levels = {0};
   if (workload_levels_aggregate(&k->levels, k->procs, dt, &levels))
     return -1;
-  r->procs = k->active;
-  r->nprocs = nactive;
+  size_t nreported = nactive;
   if (report_policy_trims(&k->opt.report[LEVEL_PROCESS]))
-    workload_levels_trim_processes(&k->levels, r->procs, &r->nprocs, dt,
+    workload_levels_trim_processes(&k->levels, k->active, &nreported, dt,
                                    &levels);
   memcpy(r->other_present, levels.other_present, sizeof(r->other_present));
   memcpy(r->other, levels.other, sizeof(r->other));
@@ -344,9 +377,11 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
   r->nworkloads = levels.nworkloads;
   /* Each joule in exactly one series: a process's own while it is reported,
    * `other`'s while it is summed there. */
-  for (size_t i = 0; i < r->nprocs; i++)
-    r->procs[i]->energy_j +=
-        (r->procs[i]->power_dynamic_w + r->procs[i]->power_idle_w) * dt;
+  for (size_t i = 0; i < nreported; i++)
+    k->active[i]->energy_j +=
+        (k->active[i]->power_dynamic_w + k->active[i]->power_idle_w) * dt;
+  if (report_processes(k, nreported, r))
+    return -1;
 
   k->energy_j += r->node.total * dt;
   k->energy_dynamic_j += r->node.total_dynamic * dt;
@@ -372,5 +407,6 @@ void kepler_core_close(struct kepler_core *k) {
   workload_set_free(k->identities);
   workload_levels_free(&k->levels);
   free(k->active);
+  free(k->reported);
   free(k);
 }

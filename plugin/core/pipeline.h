@@ -8,13 +8,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attribution.h"
-#include "cgroup_identity.h"
-#include "node_meter.h"
+#include "kepler_features.h"
+#include "level.h"
+#include "node_power.h"
 #include "options.h"
-#include "proc_table.h"
-#include "runtime_names.h"
 #include "workload_levels.h"
+
+/* A reported process, as plain values: what the report shows of the
+ * process table. */
+#define PROCESS_COMM_LEN 16 /* the kernel's TASK_COMM_LEN */
+struct process_report {
+  uint32_t pid;
+  char comm[PROCESS_COMM_LEN]; /* the group leader's */
+  const char *container_id;    /* its container's, or "system", "kernel" */
+  const char *cgroup_path;     /* "" when not known */
+  double rate[FEATURE_MAX];    /* per-second features */
+  double power_dynamic_w, power_idle_w;
+  double energy_j; /* cumulative, since the process was first seen */
+};
 
 struct kepler_report {
   double dt_s; /* the interval actually measured */
@@ -27,8 +38,9 @@ struct kepler_report {
   bool cpu_utilization_known;
   bool available[FEATURE_MAX]; /* features this host measures */
   double rate[FEATURE_MAX];    /* node per-second features */
-  struct proc_entry **procs;   /* active processes to report (by power when
-                                  the process level is trimmed) */
+  /* Active processes to report (by power when the process level is
+   * trimmed); valid until the next kepler_core_sample. */
+  const struct process_report *procs;
   size_t nprocs;
   /* Per level: the level is trimmed (REPORT_TOP, REPORT_ABOVE), so its
    * `other` is reported. */

@@ -100,10 +100,10 @@ static void one_interval(void) {
   ck_assert_int_eq(kepler_core_sample(core, &report), 0);
 }
 
-static const struct proc_entry *proc(uint32_t tgid) {
+static const struct process_report *proc(uint32_t pid) {
   for (size_t i = 0; i < report.nprocs; i++)
-    if (report.procs[i]->key.tgid == tgid)
-      return report.procs[i];
+    if (report.procs[i].pid == pid)
+      return &report.procs[i];
   return NULL;
 }
 
@@ -116,7 +116,7 @@ static const struct workload_power *workload(enum report_level level,
   return NULL;
 }
 
-static double proc_w(const struct proc_entry *e) {
+static double proc_w(const struct process_report *e) {
   return e->power_dynamic_w + e->power_idle_w;
 }
 
@@ -146,7 +146,7 @@ END_TEST
  * SplitIdle the idle 10 W is shared too; the processes sum to the node. */
 START_TEST(test_attributed_to_processes) {
   one_interval();
-  const struct proc_entry *a = proc(PID_A), *b = proc(PID_B);
+  const struct process_report *a = proc(PID_A), *b = proc(PID_B);
   ck_assert_ptr_nonnull(a);
   ck_assert_ptr_nonnull(b);
   ck_assert_ptr_null(proc(PID_K)); /* did not run */
@@ -189,13 +189,15 @@ START_TEST(test_top_process_and_other) {
   opt.report[LEVEL_PROCESS] = (struct report_policy){REPORT_TOP, 1, 0};
   one_interval();
   ck_assert_uint_eq(report.nprocs, 1);
-  ck_assert_uint_eq(report.procs[0]->key.tgid, PID_B);
+  ck_assert_uint_eq(report.procs[0].pid, PID_B);
+  ck_assert_str_eq(report.procs[0].comm, "b");
+  ck_assert_str_eq(report.procs[0].container_id, "system");
   ck_assert(report.other_present[LEVEL_PROCESS]);
   const struct other_power *o = &report.other[LEVEL_PROCESS];
   ck_assert_close(o->power_dynamic_w, 5);
   ck_assert_close(
-      proc_w(report.procs[0]) + o->power_dynamic_w + o->power_idle_w, 30);
-  ck_assert_close(report.procs[0]->energy_j + o->energy_j, 30);
+      proc_w(&report.procs[0]) + o->power_dynamic_w + o->power_idle_w, 30);
+  ck_assert_close(report.procs[0].energy_j + o->energy_j, 30);
 }
 END_TEST
 
