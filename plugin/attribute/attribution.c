@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "power_trim.h"
+
 void attribution_default_policy(struct attribution_policy *p, bool hw_counters,
                                 bool split_idle) {
   p->split_idle = split_idle;
@@ -106,58 +108,24 @@ void attribute_to_processes(const struct node_power *node,
   }
 }
 
-static int by_power_desc(const void *a, const void *b) {
-  const struct proc_entry *x = *(struct proc_entry *const *)a;
-  const struct proc_entry *y = *(struct proc_entry *const *)b;
-  double px = x->power_dynamic_w + x->power_idle_w;
-  double py = y->power_dynamic_w + y->power_idle_w;
-  if (px != py)
-    return px > py ? -1 : 1;
-  return (x->key.tgid > y->key.tgid) - (x->key.tgid < y->key.tgid);
+/* A process's W for power_trim; ties by pid. */
+static double proc_dynamic_w(const void *elem) {
+  return (*(struct proc_entry *const *)elem)->power_dynamic_w;
 }
-
-static void swap_procs(struct proc_entry **a, struct proc_entry **b) {
-  struct proc_entry *t = *a;
-  *a = *b;
-  *b = t;
+static double proc_idle_w(const void *elem) {
+  return (*(struct proc_entry *const *)elem)->power_idle_w;
 }
-
-/* Reorder procs so that its first k are the k first in by_power_desc order
- * (in any order among themselves): quickselect, in place. A full sort of
- * every active process would cost n log n and, in glibc's qsort, a heap
- * buffer at every read. */
-static void select_first(struct proc_entry **procs, size_t n, size_t k) {
-  size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
-  while (hi - lo > 1) {
-    swap_procs(&procs[lo + (hi - lo) / 2], &procs[hi - 1]); /* pivot last */
-    size_t store = lo;
-    for (size_t i = lo; i < hi - 1; i++)
-      if (by_power_desc(&procs[i], &procs[hi - 1]) < 0)
-        swap_procs(&procs[i], &procs[store++]);
-    swap_procs(&procs[store], &procs[hi - 1]);
-    if (store == k || store + 1 == k)
-      return;
-    if (store > k)
-      hi = store;
-    else
-      lo = store + 1;
-  }
+static int proc_by_pid(const void *a, const void *b) {
+  uint32_t x = (*(struct proc_entry *const *)a)->key.tgid;
+  uint32_t y = (*(struct proc_entry *const *)b)->key.tgid;
+  return (x > y) - (x < y);
 }
+static const struct power_trim_ops proc_trim = {
+    sizeof(struct proc_entry *), proc_dynamic_w, proc_idle_w, proc_by_pid};
 
 size_t attribution_keep(struct proc_entry **procs, size_t n, size_t top,
                         double min_w, double *other_dynamic_w,
                         double *other_idle_w) {
-  *other_dynamic_w = *other_idle_w = 0;
-  if (top < n)
-    select_first(procs, n, top);
-  qsort(procs, top < n ? top : n, sizeof(*procs), by_power_desc);
-  size_t kept = 0;
-  while (kept < n && kept < top &&
-         procs[kept]->power_dynamic_w + procs[kept]->power_idle_w >= min_w)
-    kept++;
-  for (size_t i = kept; i < n; i++) {
-    *other_dynamic_w += procs[i]->power_dynamic_w;
-    *other_idle_w += procs[i]->power_idle_w;
-  }
-  return kept;
+  return power_trim(procs, n, top, min_w, &proc_trim, other_dynamic_w,
+                    other_idle_w);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "power_trim.h"
 #include "proc_table.h"
 
 const char *workload_name(enum report_level level, const struct workload_id *w,
@@ -62,31 +63,30 @@ static double workload_w(const struct workload_power *w) {
   return w->power_dynamic_w + w->power_idle_w;
 }
 
-static int by_power_desc(const void *a, const void *b) {
-  const struct workload_power *x = *(struct workload_power *const *)a;
-  const struct workload_power *y = *(struct workload_power *const *)b;
-  if (workload_w(x) != workload_w(y))
-    return workload_w(x) > workload_w(y) ? -1 : 1;
-  return strcmp(x->name, y->name);
+/* A workload's W for power_trim; ties by name. */
+static double workload_dynamic_w(const void *elem) {
+  return (*(struct workload_power *const *)elem)->power_dynamic_w;
 }
+static double workload_idle_w(const void *elem) {
+  return (*(struct workload_power *const *)elem)->power_idle_w;
+}
+static int workload_by_name(const void *a, const void *b) {
+  return strcmp((*(struct workload_power *const *)a)->name,
+                (*(struct workload_power *const *)b)->name);
+}
+static const struct power_trim_ops workload_trim = {
+    sizeof(struct workload_power *), workload_dynamic_w, workload_idle_w,
+    workload_by_name};
 
 /* Trim one level's members ws[0..n) by its policy: the kept ones stay at the
  * front (by power), the rest are summed into *o. Returns how many stay. */
 static size_t trim_level(struct workload_power **ws, size_t n,
                          const struct report_policy *p, struct other_power *o) {
-  o->nprocs = 0;
-  o->power_dynamic_w = o->power_idle_w = 0;
-  qsort(ws, n, sizeof(*ws), by_power_desc);
-  size_t kept = 0;
-  while (kept < n &&
-         (p->mode == REPORT_TOP ? kept < p->top
-                                : workload_w(ws[kept]) >= p->above_w))
-    kept++;
-  for (size_t i = kept; i < n; i++) {
-    o->nprocs++;
-    o->power_dynamic_w += ws[i]->power_dynamic_w;
-    o->power_idle_w += ws[i]->power_idle_w;
-  }
+  size_t kept =
+      power_trim(ws, n, p->mode == REPORT_TOP ? p->top : n,
+                 p->mode == REPORT_ABOVE ? p->above_w : -INFINITY,
+                 &workload_trim, &o->power_dynamic_w, &o->power_idle_w);
+  o->nprocs = n - kept;
   return kept;
 }
 

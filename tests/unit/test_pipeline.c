@@ -214,6 +214,19 @@ START_TEST(test_workloads_above) {
 }
 END_TEST
 
+/* Top 1 at the service level: `system` (30 W) before `kernel` (0 W). */
+START_TEST(test_workloads_top) {
+  opt.report[LEVEL_SERVICE] = (struct report_policy){REPORT_TOP, 1, 0};
+  one_interval();
+  ck_assert_ptr_nonnull(workload(LEVEL_SERVICE, "system"));
+  ck_assert_ptr_null(workload(LEVEL_SERVICE, "kernel"));
+  ck_assert_ptr_nonnull(workload(LEVEL_CONTAINER, "kernel"));
+  ck_assert(report.other_present[LEVEL_SERVICE]);
+  ck_assert_uint_eq(report.other[LEVEL_SERVICE].nprocs, 1);
+  ck_assert_close(report.other[LEVEL_SERVICE].power_dynamic_w, 0);
+}
+END_TEST
+
 /* A's final record: it counts in the interval it exited in, then leaves. */
 START_TEST(test_exit) {
   one_interval();
@@ -279,6 +292,7 @@ int main(void) {
   tcase_add_test(tc, test_workload_levels);
   tcase_add_test(tc, test_top_process_and_other);
   tcase_add_test(tc, test_workloads_above);
+  tcase_add_test(tc, test_workloads_top);
   tcase_add_test(tc, test_exit);
   tcase_add_test(tc, test_read_failure);
   tcase_add_test(tc, test_no_time_passed);
