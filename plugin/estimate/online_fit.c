@@ -378,15 +378,18 @@ static json_object *component_json(const struct online_fit *f,
   return comp;
 }
 
-int online_fit_write(const struct online_fit *f, const char *path,
-                     const char *model_name, const struct machine_spec *spec,
-                     char *err, size_t errlen) {
-  if (!f || !path || !*path)
-    return errmsg(err, errlen, "%s: no fit or no file name",
-                  path ? path : "(null)");
+char *online_fit_text(const struct online_fit *f, const char *path,
+                      const char *model_name, const struct machine_spec *spec,
+                      char *err, size_t errlen) {
+  if (!f || !path || !*path) {
+    errmsg(err, errlen, "%s: no fit or no file name", path ? path : "(null)");
+    return NULL;
+  }
   json_object *root = json_object_new_object();
-  if (!root)
-    return errmsg(err, errlen, "%s: out of memory", path);
+  if (!root) {
+    errmsg(err, errlen, "%s: out of memory", path);
+    return NULL;
+  }
   double mae = -INFINITY; /* stays so until the running errors count */
   bool ok = true, any = false;
   for (int c = 0; ok && c < COMPONENT_MAX; c++) {
@@ -398,7 +401,7 @@ int online_fit_write(const struct online_fit *f, const char *path,
     if (isfinite(online_fit_mae(f, c)))
       mae = fmax(mae, online_fit_mae(f, c));
   }
-  int rc = -1;
+  char *copy = NULL;
   if (ok && !any) {
     errmsg(err, errlen, "%s: nothing fitted yet (a component needs %zu pairs)",
            path, online_fit_min_samples(f));
@@ -414,13 +417,21 @@ int online_fit_write(const struct online_fit *f, const char *path,
       ok ? json_object_to_json_string_ext(
                root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
          : NULL;
-  if (!text) {
+  if (!text || !(copy = strdup(text)))
     errmsg(err, errlen, "%s: out of memory", path);
-    goto done;
-  }
-  rc = atomic_file_write(path, text, strlen(text), err, errlen);
 done:
   json_object_put(root);
+  return copy;
+}
+
+int online_fit_write(const struct online_fit *f, const char *path,
+                     const char *model_name, const struct machine_spec *spec,
+                     char *err, size_t errlen) {
+  char *text = online_fit_text(f, path, model_name, spec, err, errlen);
+  if (!text)
+    return -1;
+  int rc = atomic_file_write(path, text, strlen(text), err, errlen);
+  free(text);
   return rc;
 }
 

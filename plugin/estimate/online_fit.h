@@ -67,6 +67,11 @@ double online_fit_predict(const struct online_fit *f, enum kepler_component c,
 int online_fit_write(const struct online_fit *f, const char *path,
                      const char *model_name, const struct machine_spec *spec,
                      char *err, size_t errlen);
+/* What online_fit_write writes, in a new string (free it) for a writer of
+ * one's own; NULL with the same messages (path names the file in them). */
+char *online_fit_text(const struct online_fit *f, const char *path,
+                      const char *model_name, const struct machine_spec *spec,
+                      char *err, size_t errlen);
 void online_fit_free(struct online_fit *f);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "default_model.h"
+#include "file_writer.h"
 #include "log.h"
 #include "model_load.h"
 #include "model_refresh.h"
@@ -32,6 +33,7 @@ struct power_source {
   struct node_estimator *estimator; /* the sidecar, else the model */
   struct model_refresh *refresh;    /* NULL: no model server */
   struct online_fit *fit;           /* NULL: no online training */
+  struct file_writer *writer;       /* writes the fit off the read thread */
   bool fit_write_failing;           /* warned; a notice on success */
   double platform_w;                /* from outside; NaN when unknown */
   uint32_t intervals;               /* power_source_next_interval calls */
@@ -109,8 +111,26 @@ static bool adopt_refreshed_model(struct power_source *ps, const char *origin) {
   return true;
 }
 
+/* One WARNING when writing the trained model starts failing, one NOTICE
+ * when it works again. result: 1 written, -1 failed (why). */
+static void note_trained_write(struct power_source *ps, int result,
+                               const char *why) {
+  if (result < 0 && !ps->fit_write_failing)
+    kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
+  else if (result > 0 && ps->fit_write_failing)
+    kepler_log(KLOG_NOTICE, "kepler: TrainedModelFile \"%s\" written again",
+               ps->opt.trained_model_file);
+  ps->fit_write_failing = result < 0;
+}
+
 bool power_source_next_interval(struct power_source *ps) {
   ps->intervals++;
+  if (ps->writer) {
+    char why[512];
+    int written = file_writer_poll(ps->writer, why, sizeof(why));
+    if (written)
+      note_trained_write(ps, written, why);
+  }
   if (!adopt_refreshed_model(ps, "model server"))
     return false;
   power_source_warn_unmeasured(ps);
@@ -209,7 +229,8 @@ int power_source_start(struct power_source *ps,
   for (size_t i = 0; i < sizeof(trained) / sizeof(*trained); i++)
     fit_features[trained[i]] = ps->available[trained[i]];
   if (o->trained_model_file && ps->meter &&
-      !(ps->fit = online_fit_new(fit_features, FIT_FORGETTING))) {
+      (!(ps->fit = online_fit_new(fit_features, FIT_FORGETTING)) ||
+       !(ps->writer = file_writer_start()))) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -234,16 +255,17 @@ static void train(struct power_source *ps, const double rate[FEATURE_MAX],
   }
   if (!fitted || ps->intervals % ps->opt.trained_model_every)
     return;
+  /* The fsync of the file can take long: the writer's thread writes it,
+   * and power_source_next_interval logs how it went. */
   char why[512];
-  int rc =
-      online_fit_write(ps->fit, ps->opt.trained_model_file,
-                       ps->opt.trained_model_name, &ps->spec, why, sizeof(why));
-  if (rc && !ps->fit_write_failing)
-    kepler_log(KLOG_WARNING, "kepler: TrainedModelFile: %s", why);
-  else if (rc == 0 && ps->fit_write_failing)
-    kepler_log(KLOG_NOTICE, "kepler: TrainedModelFile \"%s\" written again",
-               ps->opt.trained_model_file);
-  ps->fit_write_failing = rc != 0;
+  char *text =
+      online_fit_text(ps->fit, ps->opt.trained_model_file,
+                      ps->opt.trained_model_name, &ps->spec, why, sizeof(why));
+  if (text)
+    file_writer_submit(ps->writer, ps->opt.trained_model_file, text,
+                       strlen(text));
+  else
+    note_trained_write(ps, -1, why);
 }
 
 /* The meter where it gives a value this interval, else the sidecar or the
@@ -270,6 +292,7 @@ void power_source_close(struct power_source *ps) {
     return;
   model_refresh_stop(ps->refresh); /* its thread first */
   node_estimator_close(ps->estimator);
+  file_writer_stop(ps->writer); /* writes what waits */
   online_fit_free(ps->fit);
   node_meter_close(ps->meter);
   model_free(ps->model);

@@ -118,9 +118,40 @@ START_TEST(test_unusable_model_file) {
 }
 END_TEST
 
-/* RAPL: package energy grows 10 W + 20 W per CPU of CPU time; trained
- * every 4 intervals, the fit is written once it has enough pairs, with the
- * name it was given. */
+static void rapl_tree(unsigned long long uj) {
+  put(PKG "name", "package-0\n");
+  put(PKG "max_energy_range_uj", "262143328850\n");
+  put_energy(uj);
+}
+
+/* Whether path exists within about `ms` milliseconds: the trained model is
+ * written on the writer's thread. */
+static bool appears(const char *path, int ms) {
+  struct stat st;
+  for (int waited = 0; stat(path, &st) != 0; waited += 5) {
+    if (waited >= ms)
+      return false;
+    usleep(5000);
+  }
+  return true;
+}
+
+/* Interval i of a run on RAPL: package energy grows 10 W + 20 W per CPU of
+ * CPU time. */
+static void rapl_interval(int i, unsigned long long *uj,
+                          struct power_reading *r) {
+  double cpus = (i % 5) * 0.5;
+  *uj += (unsigned long long)((10 + 20 * cpus) * 1e6);
+  put_energy(*uj);
+  double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = cpus * 1000};
+  power_source_next_interval(ps);
+  power_source_read(ps, (uint64_t)(1 + i) * SEC, x, cpus / 8, r);
+  ck_assert_str_eq(r->source, "rapl");
+  ck_assert_close(r->node.absolute[COMPONENT_PACKAGE], 10 + 20 * cpus);
+}
+
+/* Trained every 4 intervals: the fit is written once it has enough pairs,
+ * on every 4th interval only, with the name it was given. */
 START_TEST(test_meter_and_training) {
   char trained[128];
   snprintf(trained, sizeof trained, "%s/LinearRegressionTrainer_7.json", root);
@@ -128,30 +159,25 @@ START_TEST(test_meter_and_training) {
   opt.trained_model_name = "LinearRegressionTrainer_7";
   opt.trained_model_every = 4;
   unsigned long long uj = 1000000;
-  put(PKG "name", "package-0\n");
-  put(PKG "max_energy_range_uj", "262143328850\n");
-  put_energy(uj);
+  rapl_tree(uj);
   open_source();
   ck_assert(power_source_has_meter(ps));
   struct power_reading r;
-  struct stat st;
   int first_written = 0;
   for (int i = 1; i <= 40; i++) {
-    double cpus = (i % 5) * 0.5;
-    uj += (unsigned long long)((10 + 20 * cpus) * 1e6);
-    put_energy(uj);
-    double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = cpus * 1000};
-    power_source_next_interval(ps);
-    power_source_read(ps, (uint64_t)(1 + i) * SEC, x, cpus / 8, &r);
-    ck_assert_str_eq(r.source, "rapl");
-    ck_assert_close(r.node.absolute[COMPONENT_PACKAGE], 10 + 20 * cpus);
-    if (!first_written && stat(trained, &st) == 0)
+    rapl_interval(i, &uj, &r);
+    if (first_written)
+      continue;
+    if (i % 4 == 0 && appears(trained, 2000))
       first_written = i;
+    else
+      ck_assert_msg(!appears(trained, 20), "written at interval %d", i);
   }
   ck_assert_msg(first_written > 0, "the trained model was never written");
-  ck_assert_int_eq(first_written % 4, 0); /* only every 4th interval */
   ck_assert(r.fit_present[COMPONENT_PACKAGE]);
   ck_assert(r.fit_mae_w[COMPONENT_PACKAGE] < 1);
+  power_source_close(ps); /* waits for the last write */
+  ps = NULL;
   FILE *f = fopen(trained, "r");
   ck_assert_ptr_nonnull(f);
   char text[4096];
@@ -159,6 +185,37 @@ START_TEST(test_meter_and_training) {
   fclose(f);
   text[n] = '\0';
   ck_assert_msg(strstr(text, "LinearRegressionTrainer_7"), "%s", text);
+  ck_assert_int_eq(log_count(KLOG_WARNING, "TrainedModelFile"), 0);
+}
+END_TEST
+
+/* A trained model that cannot be written: one WARNING (at the interval
+ * after the write, which runs on the writer's thread), not one per write;
+ * a NOTICE once it is written again. */
+START_TEST(test_training_write_failure) {
+  char dir[96], trained[160];
+  snprintf(dir, sizeof dir, "%s/missing", root);
+  snprintf(trained, sizeof trained, "%s/LinearRegressionTrainer_0.json", dir);
+  opt.trained_model_file = trained;
+  opt.trained_model_name = "LinearRegressionTrainer_0";
+  opt.trained_model_every = 1;
+  unsigned long long uj = 1000000;
+  rapl_tree(uj);
+  open_source();
+  struct power_reading r;
+  for (int i = 1; i <= 20; i++) {
+    rapl_interval(i, &uj, &r);
+    usleep(20000); /* let the writer try */
+  }
+  ck_assert_int_eq(log_count(KLOG_WARNING, "TrainedModelFile"), 1);
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  for (int i = 21; i <= 23; i++) {
+    rapl_interval(i, &uj, &r);
+    usleep(20000);
+  }
+  ck_assert(appears(trained, 2000));
+  ck_assert_int_eq(log_count(KLOG_NOTICE, "written again"), 1);
+  ck_assert_int_eq(log_count(KLOG_WARNING, "TrainedModelFile"), 1);
 }
 END_TEST
 
@@ -169,6 +226,7 @@ int main(void) {
   tcase_add_test(tc, test_model_where_no_meter);
   tcase_add_test(tc, test_unusable_model_file);
   tcase_add_test(tc, test_meter_and_training);
+  tcase_add_test(tc, test_training_write_failure);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
