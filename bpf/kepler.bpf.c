@@ -21,7 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "kepler_core.h"
+#include "core_types.bpf.h"
 #include "kepler.h"
 
 /* Set by user space before load: some hook counts events. Without, tasks

@@ -3,7 +3,7 @@
 
 Trains the tree model with the real estimator/train_estimator.py into a temp
 dir, starts the real sidecar on temp sockets and talks to it as the C client
-(plugin/estimator_client.c) and Kepler do: the archive evaluates as
+(plugin/estimate/estimator_client.c) and Kepler do: the archive evaluates as
 scikit-learn predicts, answers have Kepler's shape, Kepler's weight files
 give kepler.md's figures, bad and silent clients neither crash nor block
 it, SIGTERM removes its socket, and --model-server fetches, validates and

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "model_yaml.h"
 
 static inline char *write_yaml(const struct power_model *m) {
   char *text = NULL;

@@ -3,6 +3,9 @@
  * and its attribution to processes by each component's usage metric. The
  * expected watts are worked out by hand from the models below. */
 #include "attribution.h"
+#include "model.h"
+#include "model_yaml.h"
+#include "node_estimator.h"
 
 #include <check.h>
 #include <math.h>

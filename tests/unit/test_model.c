@@ -1,5 +1,7 @@
 /* Unit tests for plugin/model.c: the YAML model format and predictions. */
 #include "model.h"
+#include "model_load.h"
+#include "model_yaml.h"
 
 #include <check.h>
 #include <math.h>

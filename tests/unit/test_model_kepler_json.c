@@ -2,6 +2,9 @@
  * shared reference data load unchanged and predict what Kepler's equations
  * give, computed here from the numbers json-c reads in this file. */
 #include "model.h"
+#include "model_kepler_json.h"
+#include "model_load.h"
+#include "model_yaml.h"
 
 #include <check.h>
 #include <json.h>

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "machine_spec_json.h"
+#include "model_load.h"
 #include "testutil.h"
 
 /* --- Helpers -------------------------------------------------------------

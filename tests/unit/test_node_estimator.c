@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "model_yaml.h"
 #include "sidecar_server.h"
 #include "testutil.h"
 

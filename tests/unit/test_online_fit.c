@@ -17,6 +17,8 @@
 
 #include "machine_spec_json.h"
 #include "model.h"
+#include "model_kepler_json.h"
+#include "model_load.h"
 #include "node_power.h"
 #include "online_fit.h"
 #include "testutil.h"

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The workloads of every reported level, each with its power: kept sorted
+ * by (level, name) so a process finds its own by bisection, and the pointer
+ * array a report hands out, as large as the table. No collectd headers. */
+#ifndef KEPLER_WORKLOAD_TABLE_H
+#define KEPLER_WORKLOAD_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup_identity.h"
+#include "level.h"
+#include "runtime_names.h"
+
+/* A container, pod, service or VM, or a level's `system` / `kernel`
+ * bucket. */
+struct workload_power {
+  enum report_level level;
+  /* The member's name at its level: container id (LXC: name), pod UID,
+   * service unit, VM domain, or "system", "kernel". */
+  char name[UNIT_NAME_LEN];
+  struct workload_id workload; /* of one of its processes; a bucket has no
+                                  cgroup_path */
+  /* A container's names from its runtime's files, read once when it is
+   * first seen ("" where the runtime left none). */
+  struct container_names names;
+  size_t nprocs; /* tracked processes in it */
+  double power_dynamic_w, power_idle_w;
+  double energy_j; /* cumulative while it has processes */
+  uint32_t generation;
+};
+
+struct workload_table {
+  struct workload_power *v; /* sorted by (level, name) */
+  size_t n, cap;
+  /* Room for a pointer to each of v: the report's ordered, trimmed view.
+   * Its own capacity, so a failed growth of either array leaves both
+   * capacities true. */
+  struct workload_power **ptrs;
+  size_t ptrs_cap;
+};
+
+/* The workload `name` at `level`. When there is none, a zeroed one with
+ * its level and name is inserted in order and *created is set (the caller
+ * fills in the rest). NULL when out of memory, the table unchanged. A
+ * returned pointer is valid until the next call. */
+struct workload_power *workload_table_get(struct workload_table *t,
+                                          enum report_level level,
+                                          const char *name, bool *created);
+void workload_table_free(struct workload_table *t);
+
+#endif
