@@ -21,12 +21,10 @@
 #include "proc_table.h"
 #include "workload_set.h"
 
-/* Exits the ring buffer holds per second of the interval: four times a
- * fork+exec storm of 500 processes/s, with room to spare. Each exit sends
- * up to two records: the final one at the exit, and at the free what ran
- * after it. */
-#define EXITS_PER_S 2000
-#define RECORDS_PER_EXIT 2
+/* Exit records the ring buffer holds per second of the interval: up to two
+ * per exit (the final record at the exit, and at the free what ran after
+ * it), so 1000 exits/s: twice a fork+exec storm of 500 processes/s. */
+#define EXIT_RECORDS_PER_S 2000
 #define RING_MIN_BYTES (256 * 1024)
 #define RING_MAX_BYTES (64 * 1024 * 1024)
 
@@ -86,10 +84,11 @@ static void set_policy(struct kepler_core *k) {
   }
 }
 
-/* The exit ring buffer for EXITS_PER_S over one interval: a power of 2. */
+/* The exit ring buffer for EXIT_RECORDS_PER_S over one interval: a power
+ * of 2. */
 static size_t ring_bytes(double interval_s) {
-  double need = interval_s * EXITS_PER_S * RECORDS_PER_EXIT *
-                (sizeof(struct task_record) + 8);
+  double need =
+      interval_s * EXIT_RECORDS_PER_S * (sizeof(struct task_record) + 8);
   size_t bytes = RING_MIN_BYTES;
   while (bytes < need && bytes < RING_MAX_BYTES)
     bytes *= 2;
