@@ -47,15 +47,19 @@ static struct {
             .hw_counters = true,
             .proc_root = "/proc",
             .runtime_root = "/",
-            .meter = METER_AUTO,
             .usage_metric = {-1, -1, -1, -1, -1},
-            .model_source = "rapl-sysfs",
-            .estimator_timeout_ms = 200,
-            .model_server_verify = true,
-            .model_server_timeout_ms = 10000,
-            .model_refresh_s = 3600,
-            .model_cache_file = "/var/lib/collectd/kepler-model-cache.json",
-            .trained_model_every = 60,
+            .power =
+                {
+                    .meter = METER_AUTO,
+                    .model_source = "rapl-sysfs",
+                    .estimator_timeout_ms = 200,
+                    .model_server_verify = true,
+                    .model_server_timeout_ms = 10000,
+                    .model_refresh_s = 3600,
+                    .model_cache_file =
+                        "/var/lib/collectd/kepler-model-cache.json",
+                    .trained_model_every = 60,
+                },
         },
     .report_processes = true,
     .report_containers = true,
@@ -158,7 +162,7 @@ static int config_power_meter(oconfig_item_t *ci) {
   int rc = -1;
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(names); i++)
     if (strcasecmp(name, names[i]) == 0) {
-      kepler.opt.meter = (enum meter_choice)i;
+      kepler.opt.power.meter = (enum meter_choice)i;
       rc = 0;
     }
   if (rc)
@@ -231,7 +235,7 @@ static int config_estimator_timeout(oconfig_item_t *ci) {
   long ms = 0;
   if (config_seconds_ms(ci, 0.001, 10, &ms))
     return -1;
-  kepler.opt.estimator_timeout_ms = (int)ms;
+  kepler.opt.power.estimator_timeout_ms = (int)ms;
   return 0;
 }
 
@@ -239,7 +243,7 @@ static int config_model_refresh(oconfig_item_t *ci) {
   long ms = 0;
   if (config_seconds_ms(ci, 1, 86400 * 7, &ms))
     return -1;
-  kepler.opt.model_refresh_s = (unsigned)(ms / 1000);
+  kepler.opt.power.model_refresh_s = (unsigned)(ms / 1000);
   return 0;
 }
 
@@ -320,7 +324,7 @@ static int config_trained_model_interval(oconfig_item_t *ci) {
           n);
     return -1;
   }
-  kepler.opt.trained_model_every = (unsigned)n;
+  kepler.opt.power.trained_model_every = (unsigned)n;
   return 0;
 }
 
@@ -334,7 +338,8 @@ static int config_max_processes(oconfig_item_t *ci) {
 }
 
 static int config_model_server_timeout(oconfig_item_t *ci) {
-  return config_seconds_ms(ci, 0.1, 600, &kepler.opt.model_server_timeout_ms);
+  return config_seconds_ms(ci, 0.1, 600,
+                           &kepler.opt.power.model_server_timeout_ms);
 }
 
 /* Every option of <Plugin kepler>: its key (matched in any case, as collectd
@@ -369,7 +374,7 @@ static const struct config_option {
     {"EstimatorTimeout", .parse = config_estimator_timeout},
     {"ModelServer", .parse = config_model_server},
     {"ModelServerCA", .parse = config_model_server_ca},
-    {"ModelServerVerify", .boolean = &kepler.opt.model_server_verify},
+    {"ModelServerVerify", .boolean = &kepler.opt.power.model_server_verify},
     {"ModelServerTimeout", .parse = config_model_server_timeout},
     {"ModelRefresh", .parse = config_model_refresh},
     {"ModelCache", .string = &kepler.model_cache_file},
@@ -408,7 +413,7 @@ static int kepler_init(void) {
     ERROR(PLUGIN_NAME ": cannot register the joules and usage types");
     return -1;
   }
-  kepler.opt.model_file = kepler.model_file;
+  kepler.opt.power.model_file = kepler.model_file;
   kepler.opt.interval_s = CDTIME_T_TO_DOUBLE(plugin_get_interval());
   /* Testing only: the hardware counters' path runs on software events. */
   const char *soft = getenv("KEPLER_TEST_SOFTWARE_COUNTERS");
@@ -424,25 +429,25 @@ static int kepler_init(void) {
     kepler.opt.report[LEVEL_PROCESS].mode = REPORT_NONE;
   if (!kepler.report_containers)
     kepler.opt.report[LEVEL_CONTAINER].mode = REPORT_NONE;
-  kepler.opt.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
+  kepler.opt.power.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
   if (kepler.runtime_root)
     kepler.opt.runtime_root = kepler.runtime_root;
-  kepler.opt.external_platform = kepler.platform_meter != NULL;
+  kepler.opt.power.external_platform = kepler.platform_meter != NULL;
   if (kepler.model_source)
-    kepler.opt.model_source = kepler.model_source;
+    kepler.opt.power.model_source = kepler.model_source;
   /* Kepler's sidecar listens on /tmp/estimator.sock unless told. */
   if (kepler.estimator)
-    kepler.opt.estimator_socket = kepler.estimator_socket
-                                      ? kepler.estimator_socket
-                                      : "/tmp/estimator.sock";
-  kepler.opt.model_server_url = kepler.model_server_url;
-  kepler.opt.model_server_ca = kepler.model_server_ca;
+    kepler.opt.power.estimator_socket = kepler.estimator_socket
+                                            ? kepler.estimator_socket
+                                            : "/tmp/estimator.sock";
+  kepler.opt.power.model_server_url = kepler.model_server_url;
+  kepler.opt.power.model_server_ca = kepler.model_server_ca;
   /* ModelCache "": no cache. */
   if (kepler.model_cache_file)
-    kepler.opt.model_cache_file =
+    kepler.opt.power.model_cache_file =
         *kepler.model_cache_file ? kepler.model_cache_file : NULL;
-  kepler.opt.trained_model_file = kepler.trained_model_file;
-  if (kepler.model_server_url && !kepler.opt.model_server_verify &&
+  kepler.opt.power.trained_model_file = kepler.trained_model_file;
+  if (kepler.model_server_url && !kepler.opt.power.model_server_verify &&
       strncasecmp(kepler.model_server_url, "https://", 8) == 0)
     WARNING(PLUGIN_NAME ": ModelServerVerify false: the certificate of %s is "
                         "not checked; anyone on the path can serve the model",
@@ -530,7 +535,7 @@ static void submit_node(const struct kepler_report *r, cdtime_t t) {
     if (*c == '+')
       *c = '_';
   submit(p, "", "gauge", ti, gauge(1), t, NULL);
-  if (kepler.opt.meter != METER_NONE || kepler.platform_meter)
+  if (kepler.opt.power.meter != METER_NONE || kepler.platform_meter)
     submit(p, "", "derive", "meter_dropped",
            (value_t){.derive = (derive_t)r->meter_dropped}, t, NULL);
   for (int c = 0; c < COMPONENT_MAX; c++)

@@ -98,16 +98,16 @@ int option_trained_model_name(const char *path, char *name, size_t len,
 
 int kepler_options_check(const struct kepler_options *o, char *err,
                          size_t errlen) {
-  if (o->trained_model_file) {
+  if (o->power.trained_model_file) {
     char name[TRAINED_MODEL_NAME_LEN], why[256];
-    if (option_trained_model_name(o->trained_model_file, name, sizeof(name),
-                                  why, sizeof(why)))
+    if (option_trained_model_name(o->power.trained_model_file, name,
+                                  sizeof(name), why, sizeof(why)))
       return errmsg(err, errlen, "TrainedModelFile \"%s\": %s",
-                    o->trained_model_file, why);
-    if (o->trained_model_every < 1)
+                    o->power.trained_model_file, why);
+    if (o->power.trained_model_every < 1)
       return errmsg(err, errlen,
                     "TrainedModelInterval must be 1 or more intervals, not %u",
-                    o->trained_model_every);
+                    o->power.trained_model_every);
   }
   return 0;
 }

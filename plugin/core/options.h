@@ -12,14 +12,14 @@
 #include "kepler_features.h"
 #include "level.h"
 #include "node_meter.h"
+#include "power_source.h"
 
 /* An optional BPF hook: attached where its features are used (auto), or as
  * configured. */
 enum hook_choice { HOOK_AUTO, HOOK_ON, HOOK_OFF };
 
 struct kepler_options {
-  const char *model_file; /* NULL: the embedded default model */
-  bool split_idle;        /* share node idle power among processes */
+  bool split_idle; /* share node idle power among processes */
   struct report_policy report[LEVEL_MAX];
   bool hw_counters;
   /* Testing only: software perf events stand in for hardware counters. */
@@ -27,33 +27,13 @@ struct kepler_options {
   enum hook_choice page_cache, softirq;
   double interval_s;        /* the read interval: sizes the exit ring buffer */
   const char *proc_root;    /* "/proc": machine facts (cpuinfo, meminfo) */
-  const char *sysfs_root;   /* "/sys": meters and machine facts */
   const char *runtime_root; /* "/": container runtimes' record files */
-  enum meter_choice meter;
-  /* Platform power comes from kepler_core_set_platform_w (a value another
-   * collectd plugin reads). */
-  bool external_platform;
   /* The usage feature sharing each component; -1: the default policy. */
   int usage_metric[COMPONENT_MAX];
-  /* Kepler's source asked of a sidecar or model server: "rapl-sysfs",
-   * "acpi". */
-  const char *model_source;
-  /* Node power from Kepler's estimator sidecar where no meter gives it;
-   * NULL: the local model. */
-  const char *estimator_socket;
-  int estimator_timeout_ms;
-  /* The local model's weights from a Kepler model server, refreshed every
-   * model_refresh_s and cached in model_cache_file; NULL url: off. */
-  const char *model_server_url;
-  const char *model_server_ca; /* NULL: the system's CAs */
-  bool model_server_verify;
-  long model_server_timeout_ms;
-  unsigned model_refresh_s;
-  const char *model_cache_file; /* NULL: no cache */
-  /* Where a meter exists, linear weights fitted online are written here
-   * every trained_model_every intervals; NULL: no online training. */
-  const char *trained_model_file;
-  unsigned trained_model_every;
+  /* Node power: the model, the meter, a sidecar or model server, online
+   * training (power.sysfs_root also holds the machine's facts). The
+   * pipeline sets power.trained_model_name. */
+  struct power_source_options power;
 };
 
 /* A level, component or feature named in an option, in any case (collectd

@@ -110,8 +110,8 @@ static bool hook_wanted(const struct kepler_core *k, enum hook_choice choice,
   if (choice != HOOK_AUTO)
     return choice == HOOK_ON;
   const struct kepler_options *o = &k->opt;
-  if (o->estimator_socket || o->model_server_url ||
-      (trained && o->trained_model_file))
+  if (o->power.estimator_socket || o->power.model_server_url ||
+      (trained && o->power.trained_model_file))
     return true;
   for (size_t i = 0; i < n; i++) {
     if (model_uses_feature(power_source_model(k->power), features[i]))
@@ -155,30 +155,17 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->levels.runtime_root = k->opt.runtime_root;
   struct machine_spec spec = {0}; /* what machine_read could not learn */
   char why[512];
-  if (machine_read(opt->proc_root, opt->sysfs_root, &spec, why, sizeof(why)))
+  if (machine_read(opt->proc_root, opt->power.sysfs_root, &spec, why,
+                   sizeof(why)))
     kepler_log(KLOG_WARNING, "kepler: %s; the model sees an unknown machine",
                why);
-  if (opt->trained_model_file)
-    option_trained_model_name(opt->trained_model_file, k->trained_model_name,
+  if (opt->power.trained_model_file)
+    option_trained_model_name(opt->power.trained_model_file,
+                              k->trained_model_name,
                               sizeof(k->trained_model_name), NULL, 0);
-  struct power_source_options po = {
-      .model_file = opt->model_file,
-      .sysfs_root = opt->sysfs_root,
-      .meter = opt->meter,
-      .external_platform = opt->external_platform,
-      .model_source = opt->model_source,
-      .estimator_socket = opt->estimator_socket,
-      .estimator_timeout_ms = opt->estimator_timeout_ms,
-      .model_server_url = opt->model_server_url,
-      .model_server_ca = opt->model_server_ca,
-      .model_server_verify = opt->model_server_verify,
-      .model_server_timeout_ms = opt->model_server_timeout_ms,
-      .model_refresh_s = opt->model_refresh_s,
-      .model_cache_file = opt->model_cache_file,
-      .trained_model_file = opt->trained_model_file,
-      .trained_model_name = k->trained_model_name,
-      .trained_model_every = opt->trained_model_every,
-  };
+  struct power_source_options po = opt->power;
+  po.trained_model_name = k->trained_model_name;
+
   struct sampler_options so = {
       .hw_counters = opt->hw_counters,
       .software_counters = opt->software_counters,

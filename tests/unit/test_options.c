@@ -114,8 +114,8 @@ END_TEST
  * a short TrainedModelFile through made it cut a name at strlen - 5. */
 START_TEST(test_core_refuses_unchecked_options) {
   struct kepler_options o = {
-      .trained_model_file = "/tmp/LinearRegressionTrainer_0.json",
-      .trained_model_every = 0,
+      .power = {.trained_model_file = "/tmp/LinearRegressionTrainer_0.json",
+                .trained_model_every = 0},
   };
   struct kepler_core *k = NULL;
   ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), -1);
@@ -123,15 +123,15 @@ START_TEST(test_core_refuses_unchecked_options) {
                 err);
   ck_assert_int_eq(kepler_core_open(&o, &k, err, sizeof err), -1);
   ck_assert_ptr_null(k);
-  o.trained_model_every = 1;
+  o.power.trained_model_every = 1;
   ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), 0);
-  o.trained_model_file = "x";
+  o.power.trained_model_file = "x";
   ck_assert_int_eq(kepler_core_open(&o, &k, err, sizeof err), -1);
   ck_assert_msg(strstr(err, "TrainedModelFile \"x\""), "%s", err);
   ck_assert_ptr_null(k);
   /* No training: the interval is not used. */
-  o.trained_model_file = NULL;
-  o.trained_model_every = 0;
+  o.power.trained_model_file = NULL;
+  o.power.trained_model_every = 0;
   ck_assert_int_eq(kepler_options_check(&o, err, sizeof err), 0);
 }
 END_TEST

@@ -54,7 +54,6 @@ static void setup(void) {
                    (ssize_t)strlen(model_yaml));
   close(fd);
   opt = (struct kepler_options){
-      .model_file = model_path,
       .split_idle = true,
       .report =
           {
@@ -66,12 +65,16 @@ static void setup(void) {
           },
       .interval_s = 1,
       .proc_root = "/proc",
-      .sysfs_root = "/sys",
       .runtime_root = "/",
-      .meter = METER_NONE,
       .usage_metric = {-1, -1, -1, -1, -1},
-      .model_source = "rapl-sysfs",
-      .trained_model_every = 60,
+      .power =
+          {
+              .model_file = model_path,
+              .sysfs_root = "/sys",
+              .meter = METER_NONE,
+              .model_source = "rapl-sysfs",
+              .trained_model_every = 60,
+          },
   };
   core = NULL;
 }
