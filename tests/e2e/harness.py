@@ -253,6 +253,24 @@ def proc_exe(pid):
         return None
 
 
+def wait_exec(cd, wrapper):
+    """Wait until cd's Popen child (wrapper: setpriv, capsh, unshare...) has
+    exec'd the daemon: the same file by device and inode, since its path as
+    seen through /proc/PID/exe differs across mount namespaces."""
+    daemon = os.stat(collectd_path())
+
+    def execd():
+        cd.assert_alive()
+        try:
+            exe = os.stat("/proc/%d/exe" % cd.pid)
+        except FileNotFoundError:
+            return False
+        return (exe.st_dev, exe.st_ino) == (daemon.st_dev, daemon.st_ino)
+
+    wait_for("%s to exec %s (pid %d)" % (wrapper, collectd_path(), cd.pid), execd,
+             interval=0.01, seen=lambda: proc_exe(cd.pid))
+
+
 def sanitize_comm(comm):
     """The plugin's process name rule: every char outside [A-Za-z0-9_] -> '_'."""
     return re.sub(r"[^A-Za-z0-9_]", "_", comm)

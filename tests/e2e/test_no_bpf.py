@@ -43,21 +43,8 @@ class DisabledPlugin:
     def setUpClass(cls):
         cls.cd = h.start_daemon(cls, kepler_config='  IdlePower "split"', prefix=cls.prefix(),
                                 name=cls.name)
-        daemon = os.stat(h.collectd_path())
-
-        def execd():
-            # The same file by device and inode: its path as seen through
-            # /proc/PID/exe differs across mount namespaces under a chroot.
-            cls.cd.assert_alive()
-            try:
-                exe = os.stat("/proc/%d/exe" % cls.cd.pid)
-            except FileNotFoundError:
-                return False
-            return (exe.st_dev, exe.st_ino) == (daemon.st_dev, daemon.st_ino)
-
         # The wrapper execs the daemon: the Popen pid becomes collectd.
-        h.wait_for("the wrapper to exec %s (pid %d)" % (h.collectd_path(), cls.cd.pid), execd,
-                   interval=0.01, seen=lambda: h.proc_exe(cls.cd.pid))
+        h.wait_exec(cls.cd, "the wrapper")
         cls.check_environment()
         cls.cd.wait_started()
         cls.t_init = time.time()  # every plugin's init has run

@@ -48,18 +48,7 @@ class Unprivileged:
         cls.addClassCleanup(cls._remove_workloads)
         cls.cd = h.start_daemon(cls, kepler_config="  TopProcesses 5", prefix=prefix,
                                 name=cls.name, owner=(nobody.pw_uid, nobody.pw_gid))
-        daemon = os.stat(h.collectd_path())
-
-        def execd():
-            cls.cd.assert_alive()
-            try:
-                exe = os.stat("/proc/%d/exe" % cls.cd.pid)
-            except FileNotFoundError:
-                return False
-            return (exe.st_dev, exe.st_ino) == (daemon.st_dev, daemon.st_ino)
-
-        h.wait_for("setpriv to exec %s (pid %d)" % (h.collectd_path(), cls.cd.pid), execd,
-                   interval=0.01, seen=lambda: h.proc_exe(cls.cd.pid))
+        h.wait_exec(cls.cd, "setpriv")
         cls.uid = status_field(cls.cd.pid, "Uid").split()
         cls.capeff = h.proc_cap_eff(cls.cd.pid)
         cls.cd.wait_started()
