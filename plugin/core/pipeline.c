@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "array_grow.h"
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "machine.h"
 #include "model.h"
+#include "mono_clock.h"
 #include "node_cpu.h"
 #include "power_source.h"
 #include "proc_table.h"
@@ -51,13 +51,6 @@ struct kepler_core {
   struct process_report *reported; /* the report's view of active */
   size_t reported_cap;
 };
-
-/* Meters are timed when they are read, not when the BPF maps were. */
-static uint64_t mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The start message: where node power comes from, the hooks attached, and
  * what this host cannot measure of what is asked. */
@@ -171,7 +164,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
       .software_counters = opt->software_counters,
       .ring_bytes = ring_bytes(opt->interval_s),
   };
-  if (power_source_open(&po, &spec, mono_now(), &k->power, err, errlen)) {
+  if (power_source_open(&po, &spec, mono_clock_ns(), &k->power, err, errlen)) {
     kepler_core_close(k);
     return -1;
   }
@@ -345,8 +338,9 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     k->last_cpu_known = true;
   }
   struct power_reading power;
+  /* Meters are timed when they are read, not when the BPF maps were. */
   power_source_read(
-      k->power, mono_now(), r->rate,
+      k->power, mono_clock_ns(), r->rate,
       r->cpu_utilization_known ? r->cpu_utilization_pct / 100 : NAN, &power);
   r->node = power.node;
   r->power_source = power.source;

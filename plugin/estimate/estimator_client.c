@@ -20,13 +20,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json.h>
 
 #include "errmsg.h"
 #include "json_build.h"
+#include "mono_clock.h"
 
 /* A refusal's message is quoted up to this many bytes: it is text from
  * another process (a Python traceback, say) headed for a log line. */
@@ -284,7 +284,7 @@ done:
 
 struct exchange {
   const struct estimator_options *o;
-  struct timespec deadline;
+  uint64_t deadline_ns; /* mono_clock_ns */
   int fd;
   char *err;
   size_t errlen;
@@ -309,13 +309,11 @@ static int xfail_errno(const struct exchange *x, const char *step, int e) {
 /* Milliseconds to the deadline, rounded up so that a poll never wakes just
  * before it; 0 once it has passed. */
 static int remaining_ms(const struct exchange *x) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  int64_t ns = (int64_t)(x->deadline.tv_sec - now.tv_sec) * 1000000000 +
-               (x->deadline.tv_nsec - now.tv_nsec);
-  if (ns <= 0)
+  uint64_t now = mono_clock_ns();
+  if (now >= x->deadline_ns)
     return 0;
-  int64_t ms = (ns + 999999) / 1000000;
+  uint64_t ns = x->deadline_ns - now;
+  uint64_t ms = (ns + 999999) / 1000000;
   return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
@@ -504,13 +502,7 @@ int estimator_call(const struct estimator_options *o,
   if (!request)
     return xfail(&x, "out of memory");
 
-  clock_gettime(CLOCK_MONOTONIC, &x.deadline);
-  x.deadline.tv_sec += o->timeout_ms / 1000;
-  x.deadline.tv_nsec += (long)(o->timeout_ms % 1000) * 1000000;
-  if (x.deadline.tv_nsec >= 1000000000) {
-    x.deadline.tv_sec++;
-    x.deadline.tv_nsec -= 1000000000;
-  }
+  x.deadline_ns = mono_clock_ns() + (uint64_t)o->timeout_ms * 1000000;
 
   char *answer = NULL;
   size_t alen = 0;
