@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "log.h"
 
 /* A zone drawing more than this many times its largest stated power limit
@@ -134,14 +135,8 @@ static int add_zone(struct rapl_meter *m, const char *zone_path,
   free(name_path);
   if (component < 0)
     return 0;
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? 2 * m->cap : 8;
-    struct zone *bigger = realloc(m->zones, cap * sizeof(*bigger));
-    if (!bigger)
-      return -ENOMEM;
-    m->zones = bigger;
-    m->cap = cap;
-  }
+  if (array_grow((void **)&m->zones, &m->cap, m->n + 1, sizeof(*m->zones)))
+    return -ENOMEM;
   struct zone *z = &m->zones[m->n];
   *z = (struct zone){.component = (enum kepler_component)component,
                      .mmio = mmio};
