@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "array_grow.h"
 #include "log.h"
 
 /* Whole-string parsers: no sign, no blanks, no trailing bytes. */
@@ -74,18 +75,13 @@ struct cpuinfo_scan {
   bool has_implementer, has_part;
 };
 
+/* Room for element n of *arr; false (noted in s) when out of memory. */
 static bool grow(void **arr, size_t *cap, size_t n, size_t elem,
                  struct cpuinfo_scan *s) {
-  if (n < *cap)
-    return true;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  void *p = realloc(*arr, ncap * elem);
-  if (!p) {
+  if (array_grow(arr, cap, n + 1, elem)) {
     s->bad_alloc = true;
     return false;
   }
-  *arr = p;
-  *cap = ncap;
   return true;
 }
 
