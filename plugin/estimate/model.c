@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "errmsg.h"
 
 const char *input_name(int input) {
@@ -65,10 +66,8 @@ const char *lc_term_name(enum lc_term t) {
 }
 
 int categorical_add(struct categorical *cat, const char *value, double weight) {
-  struct category *bigger = realloc(cat->v, (cat->n + 1) * sizeof *cat->v);
-  if (!bigger)
+  if (array_grow((void **)&cat->v, &cat->cap, cat->n + 1, sizeof(*cat->v)))
     return -1;
-  cat->v = bigger;
   if (!(cat->v[cat->n].value = strdup(value)))
     return -1;
   cat->v[cat->n++].weight = weight;

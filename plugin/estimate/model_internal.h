@@ -45,7 +45,7 @@ struct category {
   double weight;
 };
 struct categorical {
-  size_t n;
+  size_t n, cap;
   struct category *v;
 };
 int categorical_add(struct categorical *cat, const char *value, double weight);
