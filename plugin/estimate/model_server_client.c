@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* strndup */
 #include "model_server_client.h"
 
+#include "array_grow.h"
 #include "component_total.h"
 
 #include <math.h>
@@ -106,16 +107,8 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg) {
     s->over = true;
     return 0; /* CURLE_WRITE_ERROR */
   }
-  if (s->len + k + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 4096;
-    while (cap < s->len + k + 1)
-      cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (!b)
-      return 0;
-    s->buf = b;
-    s->cap = cap;
-  }
+  if (array_grow((void **)&s->buf, &s->cap, s->len + k + 1, 1))
+    return 0;
   memcpy(s->buf + s->len, data, k);
   s->len += k;
   s->buf[s->len] = '\0';
