@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "file_read.h"
 #include "log.h"
 
 #define FIRST_RETRY_S 2u
@@ -91,63 +92,25 @@ static void publish(struct model_refresh *r, struct power_model *m,
 
 /* --- The cache file --------------------------------------------------- */
 
-/* The whole file, at most max bytes; -1 with errno (EFBIG when larger). */
+/* The whole file, at most max bytes: 0 or -errno (-EFBIG when larger). */
 static int read_all(const char *path, size_t max, char **text, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return -1;
-  size_t cap = 4096, used = 0;
-  char *buf = malloc(cap + 1);
-  int saved = ENOMEM;
-  if (!buf)
-    goto fail;
-  for (;;) {
-    if (used == cap) {
-      if (used > max) { /* max + 1 bytes read: too large */
-        saved = EFBIG;
-        goto fail;
-      }
-      cap = cap <= max / 2 ? cap * 2 : max + 1;
-      char *b = realloc(buf, cap + 1);
-      if (!b)
-        goto fail;
-      buf = b;
-    }
-    ssize_t n = read(fd, buf + used, cap - used);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      saved = errno;
-      goto fail;
-    }
-    if (n == 0)
-      break;
-    used += (size_t)n;
-  }
-  if (used > max) {
-    saved = EFBIG;
-    goto fail;
-  }
+    return -errno;
+  int rc = file_read_bounded(fd, max, text, len);
   close(fd);
-  buf[used] = '\0';
-  *text = buf;
-  *len = used;
-  return 0;
-fail:
-  free(buf);
-  close(fd);
-  errno = saved;
-  return -1;
+  return rc;
 }
 
 static void load_cache(struct model_refresh *r) {
   char *text = NULL;
   size_t len = 0;
-  if (read_all(r->cache_file, r->server.max_bytes, &text, &len)) {
-    if (errno != ENOENT)
+  int rc = read_all(r->cache_file, r->server.max_bytes, &text, &len);
+  if (rc) {
+    if (rc != -ENOENT)
       kepler_log(KLOG_WARNING, "kepler: model cache %s: cannot read: %s",
                  r->cache_file,
-                 errno == EFBIG ? "larger than MaxBytes" : strerror(errno));
+                 rc == -EFBIG ? "larger than MaxBytes" : strerror(-rc));
     return;
   }
   char *asked = NULL, *origin = NULL, err[512];
