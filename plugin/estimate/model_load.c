@@ -4,12 +4,15 @@
 #include "model_load.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errmsg.h"
+#include "file_read.h"
 #include "model_kepler_json.h"
 #include "model_yaml.h"
 
@@ -18,42 +21,18 @@
 /* Reads all of `path` into a new buffer. */
 static int read_file(const char *path, char **text, size_t *len, char *err,
                      size_t errlen) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return errmsg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-  char *buf = NULL;
-  size_t used = 0, cap = 0;
-  for (;;) {
-    if (used == cap) {
-      if (cap >= MAX_FILE_SIZE) {
-        errmsg(err, errlen, "%s: too large for a model file", path);
-        goto fail;
-      }
-      char *bigger = realloc(buf, cap ? 2 * cap : 4096);
-      if (!bigger) {
-        errmsg(err, errlen, "%s: out of memory", path);
-        goto fail;
-      }
-      buf = bigger;
-      cap = cap ? 2 * cap : 4096;
-    }
-    size_t n = fread(buf + used, 1, cap - used, fp);
-    used += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(fp)) {
-    errmsg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    goto fail;
-  }
-  fclose(fp);
-  *text = buf;
-  *len = used;
+  int rc = file_read_bounded(fd, MAX_FILE_SIZE, text, len);
+  close(fd);
+  if (rc == -EFBIG)
+    return errmsg(err, errlen, "%s: too large for a model file", path);
+  if (rc == -ENOMEM)
+    return errmsg(err, errlen, "%s: out of memory", path);
+  if (rc)
+    return errmsg(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
   return 0;
-fail:
-  free(buf);
-  fclose(fp);
-  return -1;
 }
 
 static bool is_json(const char *text, size_t len) {
