@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "log.h"
 
 enum record_format {
@@ -105,40 +106,18 @@ static int read_bounded(const char *path, char **text, size_t *len) {
     kepler_log(KLOG_WARNING, "kepler: %s: not a regular file", path);
     return -EBADMSG;
   }
-  if (st.st_size > RUNTIME_NAMES_MAX_FILE) {
-    close(fd);
+  /* Refused by its size before a byte is read. The runtimes replace these
+   * files by renaming a new one over them, so the size does not change
+   * under us; a file that grew anyway is read to its end within the bound,
+   * and the parser judges it. */
+  int rc = st.st_size > RUNTIME_NAMES_MAX_FILE
+               ? -EFBIG
+               : file_read_bounded(fd, RUNTIME_NAMES_MAX_FILE, text, len);
+  close(fd);
+  if (rc == -EFBIG)
     kepler_log(KLOG_WARNING, "kepler: %s: larger than %d bytes", path,
                RUNTIME_NAMES_MAX_FILE);
-    return -EFBIG;
-  }
-  /* The runtimes replace these files by renaming a new one over them, so
-   * the size does not change under us; of a file that grew anyway only
-   * one byte more than its old size is read, and the parser judges it. */
-  size_t cap = (size_t)st.st_size + 1, n = 0;
-  char *buf = malloc(cap + 1);
-  if (buf == NULL) {
-    close(fd);
-    return -ENOMEM;
-  }
-  while (n < cap) {
-    ssize_t k = read(fd, buf + n, cap - n);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0) {
-      int e = -errno;
-      free(buf);
-      close(fd);
-      return e;
-    }
-    if (k == 0)
-      break;
-    n += (size_t)k;
-  }
-  close(fd);
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return 0;
+  return rc;
 }
 
 /* JSON's white space (RFC 8259); not NUL, which strchr would find. */
