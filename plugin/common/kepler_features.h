@@ -3,6 +3,10 @@
 #ifndef KEPLER_FEATURES_H
 #define KEPLER_FEATURES_H
 
+/* An optional BPF hook (the sampler's source of some features): attached
+ * where its features are used (auto), or as configured. */
+enum hook_choice { HOOK_AUTO, HOOK_ON, HOOK_OFF };
+
 enum kepler_feature {
   FEATURE_CPU_TIME_MS,      /* bpf_cpu_time_ms: on-CPU ms per second */
   FEATURE_CPU_CYCLES,       /* cpu_cycles */

@@ -14,10 +14,6 @@
 #include "node_meter.h"
 #include "power_source.h"
 
-/* An optional BPF hook: attached where its features are used (auto), or as
- * configured. */
-enum hook_choice { HOOK_AUTO, HOOK_ON, HOOK_OFF };
-
 struct kepler_options {
   bool split_idle; /* share node idle power among processes */
   struct report_policy report[LEVEL_MAX];
