@@ -194,9 +194,11 @@ int kepler_core_sample(struct kepler_core *k, struct kepler_report *r) {
     return -1;
   if (proc_table_update(k->procs, in.records, in.nrecords, in.full_walk,
                         in.window_s)) {
-    if (rc == 1) /* the table's only failure */
+    if (rc == 1) { /* the table's only failure */
       kepler_log(KLOG_ERR, "kepler: cannot take the first sample: %s",
                  strerror(ENOMEM));
+      sampling_retake_baseline(k->sampling);
+    }
     return -1;
   }
   if (rc == 1)

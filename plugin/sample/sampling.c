@@ -169,6 +169,10 @@ int sampling_read(struct sampling *s, struct sample_interval *out) {
   return 0;
 }
 
+void sampling_retake_baseline(struct sampling *s) {
+  s->baseline_taken = false;
+}
+
 bool sampling_cpu_utilization(struct sampling *s, double *pct) {
   struct cpu_times cpu;
   *pct = 0;

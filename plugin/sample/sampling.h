@@ -56,6 +56,9 @@ bool sampling_has_baseline(const struct sampling *s);
  * measures from (records of the processes alive, no interval); 0 with an
  * interval; -1 on failure (a failed sampler read is logged). */
 int sampling_read(struct sampling *s, struct sample_interval *out);
+/* The caller could not take the baseline's records in: the next read is
+ * the baseline again. */
+void sampling_retake_baseline(struct sampling *s);
 /* Node CPU utilization in % since the last call (the baseline at the
  * first), in *pct when /proc could be read (else 0); whether it is known
  * (both ends read). */
