@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "workload_levels.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +54,24 @@ static struct workload_power *workload_for(struct workload_levels *levels,
   slot->workload = *w;
   if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
     slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
-  else if (level == LEVEL_CONTAINER)
-    /* Once per container: its names do not change while it runs. */
-    runtime_names_lookup(levels->runtime_root, w->runtime, w->id, &slot->names);
+  else if (level == LEVEL_CONTAINER && levels->names_worker) {
+    /* Once per container: its names do not change while it runs. An id
+     * that cannot be a file name (-EINVAL) has no names to find. */
+    if (runtime_names_worker_request(levels->names_worker, w->runtime, w->id) ==
+        -ENOMEM)
+      return NULL;
+  }
   return slot;
+}
+
+/* A lookup of the names worker done: its container takes the names, unless
+ * it left meanwhile. */
+static void take_names(void *ctx, const char *id,
+                       const struct container_names *names) {
+  struct workload_power *w = workload_table_find(
+      &((struct workload_levels *)ctx)->table, LEVEL_CONTAINER, id);
+  if (w)
+    w->names = *names;
 }
 
 static double workload_w(const struct workload_power *w) {
@@ -129,6 +144,10 @@ int workload_levels_aggregate(struct workload_levels *levels,
     kept++;
   }
   levels->table.n = kept;
+  /* Names looked up since the last read. A container's series is named by
+   * its id until its lookup is done, usually a read after it appeared. */
+  if (levels->names_worker)
+    runtime_names_worker_collect(levels->names_worker, take_names, levels);
   /* Identities of cgroups with no process left. */
   workload_set_sweep(levels->identities, gen);
   /* Trim each level in place in the pointer array (levels stay in order). */

@@ -12,6 +12,7 @@
 
 #include "cgroup_identity.h"
 #include "level.h"
+#include "runtime_names_worker.h"
 #include "workload_set.h"
 #include "workload_table.h"
 
@@ -27,11 +28,11 @@ struct other_power {
 };
 
 struct workload_levels {
-  /* Set by the owner: each level's policy ([LEVEL_MAX]), where container
-   * runtimes keep their record files, the interned identities (swept of
-   * those no process has any more). */
+  /* Set by the owner: each level's policy ([LEVEL_MAX]), the worker that
+   * looks containers' names up in their runtimes' files (NULL: none), the
+   * interned identities (swept of those no process has any more). */
   const struct report_policy *report;
-  const char *runtime_root;
+  struct runtime_names_worker *names_worker;
   struct workload_set *identities;
   /* Kept from interval to interval. */
   struct workload_table table;
@@ -56,7 +57,9 @@ const char *workload_name(enum report_level level, const struct workload_id *w,
                           char *buf, size_t len);
 
 /* Every reported level = the sum of the processes' power (attributed this
- * interval); workloads whose processes are all gone leave; a trimmed level
+ * interval); a new container's names are asked of the names worker, and
+ * the names it found since the last call are taken in; workloads whose
+ * processes are all gone leave; a trimmed level
  * keeps its top or above members and sums the rest into its `other`; each
  * reported member and `other` gains its energy over dt_s. 0, or -1 when out
  * of memory. */

@@ -14,21 +14,42 @@ static int cmp_workload(enum report_level level, const char *name,
   return strcmp(name, w->name);
 }
 
-struct workload_power *workload_table_get(struct workload_table *t,
-                                          enum report_level level,
-                                          const char *name, bool *created) {
-  *created = false;
+/* The index of `name` at `level` in t, or where it would be inserted. */
+static size_t bisect(const struct workload_table *t, enum report_level level,
+                     const char *name, bool *found) {
   size_t lo = 0, hi = t->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     int c = cmp_workload(level, name, &t->v[mid]);
-    if (c == 0)
-      return &t->v[mid];
+    if (c == 0) {
+      *found = true;
+      return mid;
+    }
     if (c < 0)
       hi = mid;
     else
       lo = mid + 1;
   }
+  *found = false;
+  return lo;
+}
+
+struct workload_power *workload_table_find(struct workload_table *t,
+                                           enum report_level level,
+                                           const char *name) {
+  bool found;
+  size_t i = bisect(t, level, name, &found);
+  return found ? &t->v[i] : NULL;
+}
+
+struct workload_power *workload_table_get(struct workload_table *t,
+                                          enum report_level level,
+                                          const char *name, bool *created) {
+  *created = false;
+  bool found;
+  size_t lo = bisect(t, level, name, &found);
+  if (found)
+    return &t->v[lo];
   /* Each array by its own capacity: with one capacity for both, a failed
    * growth of the second left it smaller than the capacity said, and a
    * later report wrote past it. */

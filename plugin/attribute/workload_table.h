@@ -22,8 +22,10 @@ struct workload_power {
   char name[UNIT_NAME_LEN];
   struct workload_id workload; /* of one of its processes; a bucket has no
                                   cgroup_path */
-  /* A container's names from its runtime's files, read once when it is
-   * first seen ("" where the runtime left none). */
+  /* A container's names from its runtime's files, looked up once when it
+   * is first seen, off the read thread: "" until the lookup is done (the
+   * container is reported by its id until then) and where the runtime
+   * left none. */
   struct container_names names;
   size_t nprocs; /* tracked processes in it */
   double power_dynamic_w, power_idle_w;
@@ -48,6 +50,10 @@ struct workload_table {
 struct workload_power *workload_table_get(struct workload_table *t,
                                           enum report_level level,
                                           const char *name, bool *created);
+/* The workload `name` at `level`, NULL when there is none. */
+struct workload_power *workload_table_find(struct workload_table *t,
+                                           enum report_level level,
+                                           const char *name);
 void workload_table_free(struct workload_table *t);
 
 #endif

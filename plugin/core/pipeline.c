@@ -73,7 +73,6 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   }
   k->opt = *opt;
   k->levels.report = k->opt.report;
-  k->levels.runtime_root = k->opt.runtime_root;
   struct machine_spec spec = {0}; /* what machine_read could not learn */
   char why[512];
   if (machine_read(opt->proc_root, opt->power.sysfs_root, &spec, why,
@@ -114,6 +113,14 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
   k->procs = proc_table_new();
   k->resolver = cgroup_resolver_new("/proc");
   k->identities = k->levels.identities = workload_set_new();
+  int rc =
+      runtime_names_worker_start(k->opt.runtime_root, &k->levels.names_worker);
+  if (rc) {
+    snprintf(err, errlen, "cannot start the container names thread: %s",
+             strerror(-rc));
+    kepler_core_close(k);
+    return -1;
+  }
   if (!k->procs || !k->resolver || !k->identities) {
     snprintf(err, errlen, "out of memory");
     kepler_core_close(k);
@@ -276,6 +283,7 @@ void kepler_core_close(struct kepler_core *k) {
   proc_table_free(k->procs);
   cgroup_resolver_free(k->resolver);
   workload_set_free(k->identities);
+  runtime_names_worker_stop(k->levels.names_worker);
   workload_levels_free(&k->levels);
   free(k->active);
   free(k->reported);

@@ -71,6 +71,9 @@ START_TEST(test_found_again_and_ordered) {
   ck_assert(!created);
   ck_assert_uint_eq(pod->nprocs, 3);
   ck_assert_uint_eq(table.n, 3);
+  ck_assert_ptr_eq(workload_table_find(&table, LEVEL_POD, "uid-b"), pod);
+  ck_assert_ptr_null(workload_table_find(&table, LEVEL_CONTAINER, "uid-b"));
+  ck_assert_ptr_null(workload_table_find(&table, LEVEL_POD, "uid-c"));
   /* By level first, then by name. */
   ck_assert_str_eq(table.v[0].name, "zzz");
   ck_assert_str_eq(table.v[1].name, "uid-a");
