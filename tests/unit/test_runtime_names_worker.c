@@ -2,7 +2,9 @@
 /* Unit tests for plugin/identify/runtime_names_worker.c: a request returns
  * at once and the names arrive at a later collect, while a lookup held on
  * the worker's thread blocks neither requests nor collects; stopping waits
- * for the lookup in progress and drops the queued ones. The lookups are
+ * for the lookup in progress and drops the queued ones. And as the workload
+ * levels use it: a new container is reported by its id, and named at the
+ * aggregation after its lookup is done. The lookups are
  * runtime_names_lookup's own (a docker record under a temp root) unless
  * the test holds them (__wrap_runtime_names_lookup, linked with
  * --wrap=runtime_names_lookup). */
@@ -18,7 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc_table.h"
 #include "testutil.h"
+#include "workload_levels.h"
+#include "workload_set.h"
 
 #define ID1 "4f1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -204,6 +209,56 @@ START_TEST(test_stop_joins_the_worker) {
 }
 END_TEST
 
+/* One process in docker container ID1, aggregated at the container level
+ * only. */
+static struct workload_levels_report aggregate(struct workload_levels *levels,
+                                               struct proc_table *procs) {
+  struct workload_levels_report r = {0};
+  ck_assert_int_eq(workload_levels_aggregate(levels, procs, 1, &r), 0);
+  ck_assert_uint_eq(r.nworkloads, 1);
+  ck_assert_str_eq(r.workloads[0]->name, ID1);
+  return r;
+}
+
+START_TEST(test_container_named_at_a_later_aggregation) {
+  struct report_policy report[LEVEL_MAX];
+  for (int l = 0; l < LEVEL_MAX; l++)
+    report[l] = (struct report_policy){REPORT_NONE, 0, 0};
+  report[LEVEL_CONTAINER].mode = REPORT_ALL;
+  struct workload_set *identities = workload_set_new();
+  struct proc_table *procs = proc_table_new();
+  ck_assert_ptr_nonnull(identities);
+  ck_assert_ptr_nonnull(procs);
+  struct workload_levels levels = {
+      .report = report, .names_worker = worker, .identities = identities};
+  struct task_record rec = {.key = {.tgid = 4242}, .cgroup_id = 7};
+  ck_assert_int_eq(proc_table_update(procs, &rec, 1, true, 1), 0);
+  struct workload_id id = {.kind = WORKLOAD_CONTAINER,
+                           .runtime = RUNTIME_DOCKER};
+  snprintf(id.id, sizeof(id.id), "%s", ID1);
+  size_t pos = 0;
+  struct proc_entry *e = proc_table_next(procs, &pos);
+  ck_assert_ptr_nonnull(e);
+  e->workload = workload_set_intern(identities, &id);
+  ck_assert_ptr_nonnull(e->workload);
+
+  set_hold(true);
+  struct workload_levels_report r = aggregate(&levels, procs);
+  ck_assert_str_eq(r.workloads[0]->names.name, ""); /* by its id */
+  wait_started(1); /* asked once, the read did not wait */
+  set_hold(false);
+  while (done_count() < 1)
+    usleep(1000);
+  r = aggregate(&levels, procs);
+  ck_assert_str_eq(r.workloads[0]->names.name, "web-1");
+  ck_assert_int_eq(done_count(), 1); /* not asked again */
+
+  workload_levels_free(&levels);
+  proc_table_free(procs);
+  workload_set_free(identities);
+}
+END_TEST
+
 START_TEST(test_id_too_long) {
   char id[CONTAINER_NAME_LEN + 1];
   memset(id, 'a', sizeof(id) - 1);
@@ -221,6 +276,7 @@ int main(void) {
   tcase_add_test(tc, test_no_record_hands_empty_names);
   tcase_add_test(tc, test_held_lookup_blocks_nothing);
   tcase_add_test(tc, test_stop_joins_the_worker);
+  tcase_add_test(tc, test_container_named_at_a_later_aggregation);
   tcase_add_test(tc, test_id_too_long);
   suite_add_tcase(s, tc);
   return run_suite(s);
