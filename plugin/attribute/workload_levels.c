@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "mono_clock.h"
 #include "power_trim.h"
 #include "proc_table.h"
 
@@ -73,6 +74,11 @@ static void take_names(void *ctx, const char *id,
   if (w)
     w->names = *names;
 }
+
+/* How long a read waits for the names of the containers it found: the
+ * lookups take well under a millisecond; a stalled disk must not stall
+ * collectd's read thread for more than this. */
+#define NAMES_WAIT_NS (100 * 1000000ull)
 
 static double workload_w(const struct workload_power *w) {
   return w->power_dynamic_w + w->power_idle_w;
@@ -144,10 +150,15 @@ int workload_levels_aggregate(struct workload_levels *levels,
     kept++;
   }
   levels->table.n = kept;
-  /* Names looked up since the last read. A container's series is named by
-   * its id until its lookup is done, usually a read after it appeared. */
-  if (levels->names_worker)
+  /* Names looked up since the last read, and those asked in this one if
+   * the worker has them within NAMES_WAIT_NS: a container's series is then
+   * named from its first interval. A slower lookup (a stalled disk) leaves
+   * the container reported by its id until the read after it is done. */
+  if (levels->names_worker) {
+    runtime_names_worker_wait(levels->names_worker,
+                              mono_clock_ns() + NAMES_WAIT_NS);
     runtime_names_worker_collect(levels->names_worker, take_names, levels);
+  }
   /* Identities of cgroups with no process left. */
   workload_set_sweep(levels->identities, gen);
   /* Trim each level in place in the pointer array (levels stay in order). */

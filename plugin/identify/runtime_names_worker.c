@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "array_grow.h"
+#include "mono_clock.h"
 
 struct names_request {
   enum container_runtime runtime;
@@ -25,7 +26,9 @@ struct runtime_names_worker {
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
+  pthread_cond_t idle; /* no lookup queued or in progress (monotonic) */
   bool stopping;
+  bool busy; /* under lock: a lookup is in progress */
   /* Under lock: the lookups waiting (from queue[head]) and those done. */
   struct names_request *queue;
   size_t head, nqueue, queue_cap;
@@ -48,6 +51,7 @@ static void *lookup_loop(void *arg) {
     struct names_request req = w->queue[w->head++];
     if (w->head == w->nqueue)
       w->head = w->nqueue = 0;
+    w->busy = true;
     pthread_mutex_unlock(&w->lock);
     struct names_result res;
     snprintf(res.id, sizeof(res.id), "%s", req.id);
@@ -58,6 +62,9 @@ static void *lookup_loop(void *arg) {
     if (array_grow((void **)&w->done, &w->done_cap, w->ndone + 1,
                    sizeof(*w->done)) == 0)
       w->done[w->ndone++] = res;
+    w->busy = false;
+    if (w->head == w->nqueue)
+      pthread_cond_broadcast(&w->idle);
   }
   pthread_mutex_unlock(&w->lock);
   return NULL;
@@ -71,8 +78,14 @@ int runtime_names_worker_start(const char *root,
   w->root = root;
   pthread_mutex_init(&w->lock, NULL);
   pthread_cond_init(&w->wake, NULL);
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->idle, &monotonic);
+  pthread_condattr_destroy(&monotonic);
   int rc = pthread_create(&w->thread, NULL, lookup_loop, w);
   if (rc != 0) {
+    pthread_cond_destroy(&w->idle);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w);
@@ -106,6 +119,19 @@ int runtime_names_worker_request(struct runtime_names_worker *w,
   return rc;
 }
 
+bool runtime_names_worker_wait(struct runtime_names_worker *w,
+                               uint64_t deadline_ns) {
+  struct timespec until = {(time_t)(deadline_ns / 1000000000u),
+                           (long)(deadline_ns % 1000000000u)};
+  pthread_mutex_lock(&w->lock);
+  int rc = 0;
+  while ((w->busy || w->head < w->nqueue) && rc != ETIMEDOUT)
+    rc = pthread_cond_timedwait(&w->idle, &w->lock, &until);
+  bool idle = !w->busy && w->head == w->nqueue;
+  pthread_mutex_unlock(&w->lock);
+  return idle;
+}
+
 void runtime_names_worker_collect(
     struct runtime_names_worker *w,
     void (*found)(void *ctx, const char *id,
@@ -132,6 +158,7 @@ void runtime_names_worker_stop(struct runtime_names_worker *w) {
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->lock);
   pthread_join(w->thread, NULL);
+  pthread_cond_destroy(&w->idle);
   pthread_cond_destroy(&w->wake);
   pthread_mutex_destroy(&w->lock);
   free(w->queue);

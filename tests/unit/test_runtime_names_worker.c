@@ -8,6 +8,7 @@
  * runtime_names_lookup's own (a docker record under a temp root) unless
  * the test holds them (__wrap_runtime_names_lookup, linked with
  * --wrap=runtime_names_lookup). */
+#include "mono_clock.h"
 #include "runtime_names_worker.h"
 
 #include <check.h>
@@ -220,7 +221,10 @@ static struct workload_levels_report aggregate(struct workload_levels *levels,
   return r;
 }
 
-START_TEST(test_container_named_at_a_later_aggregation) {
+/* The read waits a bounded time for the names it asked: a quick lookup
+ * names the container at its first aggregation; a held one (a stalled
+ * disk) lets the aggregation go on by the id, named at the next. */
+START_TEST(test_container_named_at_its_first_aggregation) {
   struct report_policy report[LEVEL_MAX];
   for (int l = 0; l < LEVEL_MAX; l++)
     report[l] = (struct report_policy){REPORT_NONE, 0, 0};
@@ -242,20 +246,47 @@ START_TEST(test_container_named_at_a_later_aggregation) {
   e->workload = workload_set_intern(identities, &id);
   ck_assert_ptr_nonnull(e->workload);
 
-  set_hold(true);
   struct workload_levels_report r = aggregate(&levels, procs);
+  ck_assert_str_eq(r.workloads[0]->names.name, "web-1");
+  ck_assert_int_eq(done_count(), 1);
+  r = aggregate(&levels, procs);
+  ck_assert_int_eq(done_count(), 1); /* not asked again */
+
+  /* The same container in a new interval set: held this time. */
+  workload_levels_free(&levels);
+  levels = (struct workload_levels){
+      .report = report, .names_worker = worker, .identities = identities};
+  set_hold(true);
+  r = aggregate(&levels, procs);
   ck_assert_str_eq(r.workloads[0]->names.name, ""); /* by its id */
-  wait_started(1); /* asked once, the read did not wait */
+  ck_assert_int_eq(done_count(), 1);                /* still held */
   set_hold(false);
-  while (done_count() < 1)
+  while (done_count() < 2)
     usleep(1000);
   r = aggregate(&levels, procs);
   ck_assert_str_eq(r.workloads[0]->names.name, "web-1");
-  ck_assert_int_eq(done_count(), 1); /* not asked again */
+  ck_assert_int_eq(done_count(), 2);
 
   workload_levels_free(&levels);
   proc_table_free(procs);
   workload_set_free(identities);
+}
+END_TEST
+
+START_TEST(test_wait_is_bounded) {
+  ck_assert(runtime_names_worker_wait(worker, mono_clock_ns()));
+  ck_assert_int_eq(runtime_names_worker_request(worker, RUNTIME_DOCKER, ID1),
+                   0);
+  ck_assert(runtime_names_worker_wait(worker, mono_clock_ns() + 10000000000u));
+  ck_assert_int_eq(done_count(), 1);
+  set_hold(true);
+  ck_assert_int_eq(runtime_names_worker_request(worker, RUNTIME_DOCKER, ID2),
+                   0);
+  /* Held: the wait ends at its deadline, the worker busy. */
+  ck_assert(!runtime_names_worker_wait(worker, mono_clock_ns() + 20000000u));
+  set_hold(false);
+  ck_assert(runtime_names_worker_wait(worker, mono_clock_ns() + 10000000000u));
+  ck_assert_int_eq(done_count(), 2);
 }
 END_TEST
 
@@ -276,7 +307,8 @@ int main(void) {
   tcase_add_test(tc, test_no_record_hands_empty_names);
   tcase_add_test(tc, test_held_lookup_blocks_nothing);
   tcase_add_test(tc, test_stop_joins_the_worker);
-  tcase_add_test(tc, test_container_named_at_a_later_aggregation);
+  tcase_add_test(tc, test_container_named_at_its_first_aggregation);
+  tcase_add_test(tc, test_wait_is_bounded);
   tcase_add_test(tc, test_id_too_long);
   suite_add_tcase(s, tc);
   return run_suite(s);
