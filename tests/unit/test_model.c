@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "model_text.h"
 #include "testutil.h"
@@ -1210,6 +1212,96 @@ START_TEST(test_error_truncated) {
 }
 END_TEST
 
+/* Patterns that made glibc's regcomp allocate exponentially (issue 14, D1):
+ * each is refused, naming the file, the line and the pattern, by a child
+ * whose address space may grow by at most 256 MB (re20.yaml took 0.72 GB
+ * before). Bounded from what the child has mapped already: a sanitizer or
+ * valgrind reserves much address space beforehand. */
+static const struct {
+  const char *file, *line, *pattern;
+} huge_patterns[] = {
+    {"re20.yaml", ":4:", "\"EPYC[^0-9]++++++++++++++++++++\""},
+    {"re22.yaml", ":4:", "\"EPYC[^0-9]++++++++++++++++++++++\""},
+    {"yaml-regcomp-blowup-min.yaml", ":4:", "\"EPYC[^0-9]+++++"},
+    {"yaml-oom-37f321c62fc70e8a505814bd017598b7bfa1a7b2",
+     ":15:", "\"EPYC[^0-9]+++++"},
+};
+
+START_TEST(test_pattern_bounded) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/repro/%s", KEPLER_SRCDIR,
+           huge_patterns[_i].file);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char line[256];
+    unsigned long long kb = 0;
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status) &&
+           sscanf(line, "VmSize: %llu kB", &kb) != 1)
+      ;
+    if (status)
+      fclose(status);
+    rlim_t max = (rlim_t)kb * 1024 + ((rlim_t)256 << 20);
+    struct rlimit lim = {max, max};
+    char err[512] = "";
+    struct power_model *m = NULL;
+    if (setrlimit(RLIMIT_AS, &lim) != 0 ||
+        model_load_file(path, &m, err, sizeof err) != -1)
+      _exit(2);
+    printf("%s\n", err);
+    _exit(strstr(err, huge_patterns[_i].line) &&
+                  strstr(err, huge_patterns[_i].pattern) &&
+                  strstr(err, "is too large")
+              ? 0
+              : 3);
+  }
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %d",
+                path, status);
+}
+END_TEST
+
+/* The bound counts repetitions as regcomp expands them. */
+START_TEST(test_pattern_size) {
+  static const struct {
+    const char *re;
+    bool ok;
+  } cases[] = {
+      {"(Platinum|Gold)[^0-9]*[3-9]1[0-9]{2}([^0-9]|$)", true},
+      {"[[:alpha:]]+ v[0-9]{1,4}\\+", true},
+      {"a{1024}", true},
+      {"a{1025}", false},
+      {"(a{32}){32}", false},
+      {"a{3,}b{2,5}c{,4}", true},
+      {"(a{2,}){1000,}", false},
+      {"(a{,40}){,40}", false},
+      {"(a{40,}){40}", false},
+      {"((((a+)+)+)+)+", true},
+      {"a++++++++++++", false},
+      {"((((((((((((((((a))))))))))))))))", true},
+      {"(((((((((((((((((a)))))))))))))))))", false},
+      {"[]{]+[^]a]{3}", true},
+  };
+  char text[512], err[512] = "";
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    snprintf(text, sizeof text,
+             "name: x\noutput_type: AbsPower\ncpu_architectures:\n"
+             "  - { match: '%s', name: y }\n"
+             "components: { package: { bias: 1 } }\n",
+             cases[i].re);
+    struct power_model *m = NULL;
+    int rc =
+        model_load_buffer(text, strlen(text), "p.yaml", &m, err, sizeof err);
+    ck_assert_msg((rc == 0) == cases[i].ok, "%s: %s", cases[i].re, err);
+    if (!cases[i].ok)
+      ck_assert_ptr_nonnull(strstr(err, "p.yaml:4: \"match\""));
+    model_free(m);
+  }
+}
+END_TEST
+
 static Suite *model_suite(void) {
   Suite *s = suite_create("model");
 
@@ -1250,6 +1342,8 @@ static Suite *model_suite(void) {
   tcase_add_loop_test(tc, test_error_file, 0, ARRAY_SIZE(bad));
   tcase_add_test(tc, test_error_open);
   tcase_add_test(tc, test_error_truncated);
+  tcase_add_loop_test(tc, test_pattern_bounded, 0, ARRAY_SIZE(huge_patterns));
+  tcase_add_test(tc, test_pattern_size);
   suite_add_tcase(s, tc);
   return s;
 }
