@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "array_grow.h"
+#include "file_read.h"
 #include "log.h"
 
 /* Whole-string parsers: no sign, no blanks, no trailing bytes. */
@@ -244,9 +245,9 @@ static void finish_topology(struct cpuinfo_scan *s, struct machine_spec *m) {
 
 static int read_cpuinfo(const char *path, struct machine_spec *m,
                         struct cpuinfo_scan *s, char *err, size_t errlen) {
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    snprintf(err, errlen, "%s: cannot open: %s", path, file_strerror(-errno));
     return -1;
   }
   s->out = m;
@@ -286,7 +287,7 @@ static int read_cpuinfo(const char *path, struct machine_spec *m,
 
 /* The first line of a small sysfs or proc file. */
 static bool read_first_line(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return false;
   bool ok = fgets(buf, (int)size, f) != NULL;
@@ -324,7 +325,7 @@ static unsigned count_cpu_list(const char *list) {
 static void read_memory(const char *proc_root, struct machine_spec *m) {
   char path[4096], buf[256];
   snprintf(path, sizeof(path), "%s/meminfo", proc_root);
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return;
   while (fgets(buf, sizeof(buf), f)) {

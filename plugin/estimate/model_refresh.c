@@ -25,7 +25,6 @@
 #include "model_refresh.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -94,9 +93,9 @@ static void publish(struct model_refresh *r, struct power_model *m,
 
 /* The whole file, at most max bytes: 0 or -errno (-EFBIG when larger). */
 static int read_all(const char *path, size_t max, char **text, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = file_open_regular(path);
   if (fd < 0)
-    return -errno;
+    return fd;
   int rc = file_read_bounded(fd, max, text, len);
   close(fd);
   return rc;
@@ -110,7 +109,7 @@ static void load_cache(struct model_refresh *r) {
     if (rc != -ENOENT)
       kepler_log(KLOG_WARNING, "kepler: model cache %s: cannot read: %s",
                  r->cache_file,
-                 rc == -EFBIG ? "larger than MaxBytes" : strerror(-rc));
+                 rc == -EFBIG ? "larger than MaxBytes" : file_strerror(rc));
     return;
   }
   char *asked = NULL, *origin = NULL, err[512];

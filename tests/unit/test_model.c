@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "model_text.h"
@@ -1191,7 +1192,28 @@ START_TEST(test_error_open) {
   ck_assert_int_eq(
       model_load_file(KEPLER_SRCDIR "/models", &m, err, sizeof err), -1);
   ck_assert_ptr_eq(m, prev);
-  ck_assert_str_eq(err, KEPLER_SRCDIR "/models: cannot read: Is a directory");
+  ck_assert_str_eq(err,
+                   KEPLER_SRCDIR "/models: cannot open: not a regular file");
+  model_free(prev);
+}
+END_TEST
+
+/* Issue 14, D3: a ModelFile naming a FIFO blocked collectd's init until a
+ * signal came; it is refused at once, naming the file. */
+START_TEST(test_error_fifo) {
+  char dir[] = "/tmp/test_model_XXXXXX", path[64], err[512] = "";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/f.yaml", dir);
+  ck_assert_int_eq(mkfifo(path, 0600), 0);
+  struct power_model *prev = previous(), *m = prev;
+  int rc = model_load_file(path, &m, err, sizeof err);
+  unlink(path);
+  rmdir(dir);
+  char want[128];
+  snprintf(want, sizeof want, "%s: cannot open: not a regular file", path);
+  ck_assert_int_eq(rc, -1);
+  ck_assert_ptr_eq(m, prev);
+  ck_assert_str_eq(err, want);
   model_free(prev);
 }
 END_TEST
@@ -1341,6 +1363,7 @@ static Suite *model_suite(void) {
   tcase_add_loop_test(tc, test_error_buffer, 0, ARRAY_SIZE(bad));
   tcase_add_loop_test(tc, test_error_file, 0, ARRAY_SIZE(bad));
   tcase_add_test(tc, test_error_open);
+  tcase_add_test(tc, test_error_fifo);
   tcase_add_test(tc, test_error_truncated);
   tcase_add_loop_test(tc, test_pattern_bounded, 0, ARRAY_SIZE(huge_patterns));
   tcase_add_test(tc, test_pattern_size);
