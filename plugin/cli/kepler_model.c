@@ -18,6 +18,7 @@
 #include "model.h"
 #include "model_load.h"
 #include "model_yaml.h"
+#include "outside_text.h"
 
 #define PROG "kepler-model"
 #define EMBEDDED_ORIGIN "embedded models/default.yaml"
@@ -362,8 +363,9 @@ static int cmd_predict(int argc, char **argv) {
  */
 
 static void print_summary(const struct power_model *m, const char *path) {
-  printf("%s: ok: model \"%s\", %s; components:", path, model_name(m),
-         output_name(m));
+  char name[OUTSIDE_TEXT_LEN];
+  printf("%s: ok: model \"%s\", %s; components:", path,
+         OUTSIDE_STR(name, model_name(m)), output_name(m));
   for (int c = 0, n = 0; c < COMPONENT_MAX; c++)
     if (model_has_component(m, c))
       printf("%s %s", n++ ? "," : "", component_name(c));

@@ -15,6 +15,7 @@
 #include "array_grow.h"
 #include "file_read.h"
 #include "log.h"
+#include "outside_text.h"
 
 /* Whole-string parsers: no sign, no blanks, no trailing bytes. */
 static bool parse_unsigned(const char *s, unsigned *out) {
@@ -118,8 +119,9 @@ static bool has_word(const char *list, const char *word) {
 
 static void warn_value(const char *path, unsigned line, const char *key,
                        const char *value) {
+  char k[OUTSIDE_TEXT_LEN], v[OUTSIDE_TEXT_LEN];
   kepler_log(KLOG_WARNING, "kepler: %s:%u: \"%s\" is not a number: \"%s\"",
-             path, line, key, value);
+             path, line, OUTSIDE_STR(k, key), OUTSIDE_STR(v, value));
 }
 
 /* One "key<TAB>: value" line of cpuinfo. */

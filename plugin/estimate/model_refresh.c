@@ -36,6 +36,7 @@
 #include "atomic_file.h"
 #include "file_read.h"
 #include "log.h"
+#include "outside_text.h"
 
 #define FIRST_RETRY_S 2u
 #define MAX_RETRY_S 60u
@@ -78,10 +79,10 @@ static void mae_text(const struct power_model *m, char *buf, size_t n) {
 /* Hands m to the read path, freeing an older model it has not taken. */
 static void publish(struct model_refresh *r, struct power_model *m,
                     const char *from) {
-  char mae[48];
+  char mae[48], name[OUTSIDE_TEXT_LEN];
   mae_text(m, mae, sizeof mae);
-  kepler_log(KLOG_INFO, "kepler: new model \"%s\" (%s) from %s", model_name(m),
-             mae, from);
+  kepler_log(KLOG_INFO, "kepler: new model \"%s\" (%s) from %s",
+             OUTSIDE_STR(name, model_name(m)), mae, from);
   pthread_mutex_lock(&r->mu);
   struct power_model *old = r->pending;
   r->pending = m;

@@ -1234,6 +1234,18 @@ START_TEST(test_error_truncated) {
 }
 END_TEST
 
+/* A model file's text quoted in a message is escaped (issue 14, D2). */
+START_TEST(test_error_escaped) {
+  static const char text[] = "name: x\n\"forged\\n[error] kepler: \\e\": 1\n";
+  char err[512] = "";
+  struct power_model *m = NULL;
+  ck_assert_int_eq(
+      model_load_buffer(text, strlen(text), "x.yaml", &m, err, sizeof err), -1);
+  ck_assert_str_eq(err, "x.yaml:2: unknown key \"forged\\x0A[error] kepler: "
+                        "\\x1B\" at top level");
+}
+END_TEST
+
 /* Patterns that made glibc's regcomp allocate exponentially (issue 14, D1):
  * each is refused, naming the file, the line and the pattern, by a child
  * whose address space may grow by at most 256 MB (re20.yaml took 0.72 GB
@@ -1364,6 +1376,7 @@ static Suite *model_suite(void) {
   tcase_add_loop_test(tc, test_error_file, 0, ARRAY_SIZE(bad));
   tcase_add_test(tc, test_error_open);
   tcase_add_test(tc, test_error_fifo);
+  tcase_add_test(tc, test_error_escaped);
   tcase_add_test(tc, test_error_truncated);
   tcase_add_loop_test(tc, test_pattern_bounded, 0, ARRAY_SIZE(huge_patterns));
   tcase_add_test(tc, test_pattern_size);
