@@ -18,6 +18,7 @@
 #include "model.h"
 #include "model_load.h"
 #include "model_yaml.h"
+#include "outside_text.h"
 
 #define PROG "kepler-model"
 #define EMBEDDED_ORIGIN "embedded models/default.yaml"
@@ -362,8 +363,9 @@ static int cmd_predict(int argc, char **argv) {
  */
 
 static void print_summary(const struct power_model *m, const char *path) {
-  printf("%s: ok: model \"%s\", %s; components:", path, model_name(m),
-         output_name(m));
+  char name[OUTSIDE_TEXT_LEN];
+  printf("%s: ok: model \"%s\", %s; components:", path,
+         OUTSIDE_STR(name, model_name(m)), output_name(m));
   for (int c = 0, n = 0; c < COMPONENT_MAX; c++)
     if (model_has_component(m, c))
       printf("%s %s", n++ ? "," : "", component_name(c));
@@ -398,17 +400,33 @@ static int cmd_check(const char *path) {
   return rc;
 }
 
+/* The YAML is loaded back before a byte of it is printed: convert never
+ * exits 0 with output that does not load. */
 static int cmd_convert(const char *path) {
-  struct power_model *m = load_model(path);
+  struct power_model *m = load_model(path), *back = NULL;
   if (!m)
     return 1;
-  int rc = model_write_yaml(m, stdout);
+  char *text = NULL, err[1024];
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  bool written = mem && model_write_yaml(m, mem) == 0;
+  if (mem && fclose(mem))
+    written = false;
   model_free(m);
-  if (rc || fflush(stdout) || ferror(stdout)) {
+  int rc = 1;
+  if (!written)
     fprintf(stderr, PROG ": cannot write the YAML: %s\n", strerror(errno));
-    return 1;
-  }
-  return 0;
+  else if (model_load_buffer(text, len, "the converted YAML", &back, err,
+                             sizeof(err)))
+    fprintf(stderr, PROG ": %s: the YAML written does not load back: %s\n",
+            path, err);
+  else if (fwrite(text, 1, len, stdout) != len || fflush(stdout))
+    fprintf(stderr, PROG ": cannot write the YAML: %s\n", strerror(errno));
+  else
+    rc = 0;
+  model_free(back);
+  free(text);
+  return rc;
 }
 
 static bool is_help(const char *arg) {

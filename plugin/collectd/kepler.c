@@ -6,6 +6,7 @@
 #include "core/daemon/utils_cache.h"
 #include "core/utils/common/common.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "log.h"
@@ -103,14 +104,26 @@ static int config_hook(oconfig_item_t *ci, enum hook_choice *choice) {
   return 0;
 }
 
-static int config_top_processes(oconfig_item_t *ci) {
-  int n = 0;
-  if (cf_util_get_int(ci, &n))
-    return -1;
-  if (n < 0) {
-    ERROR(PLUGIN_NAME ": TopProcesses must be 0 (all) or more, not %d", n);
+/* An integer option: one number, a whole number from lo to hi. */
+static int config_integer(oconfig_item_t *ci, long long lo, long long hi,
+                          long long *out) {
+  char why[256];
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER) {
+    ERROR(PLUGIN_NAME ": %s takes one number", ci->key);
     return -1;
   }
+  if (option_integer(ci->key, ci->values[0].value.number, lo, hi, out, why,
+                     sizeof(why))) {
+    ERROR(PLUGIN_NAME ": %s", why);
+    return -1;
+  }
+  return 0;
+}
+
+static int config_top_processes(oconfig_item_t *ci) {
+  long long n = 0;
+  if (config_integer(ci, 0, UINT_MAX, &n))
+    return -1;
   kepler.opt.report[LEVEL_PROCESS] =
       (struct report_policy){n ? REPORT_TOP : REPORT_ALL, (unsigned)n, 0};
   return 0;
@@ -315,15 +328,9 @@ static int config_model_server_ca(oconfig_item_t *ci) {
 }
 
 static int config_trained_model_interval(oconfig_item_t *ci) {
-  int n = 0;
-  if (cf_util_get_int(ci, &n))
+  long long n = 0;
+  if (config_integer(ci, 1, UINT_MAX, &n))
     return -1;
-  if (n < 1) {
-    ERROR(PLUGIN_NAME ": TrainedModelInterval must be 1 or more intervals, "
-                      "not %d",
-          n);
-    return -1;
-  }
   kepler.opt.power.trained_model_every = (unsigned)n;
   return 0;
 }
@@ -348,6 +355,7 @@ static int config_model_server_timeout(oconfig_item_t *ci) {
 static const struct config_option {
   const char *key;
   char **string;
+  bool root; /* the string is a directory: a WARNING when it is not */
   bool *boolean;
   enum hook_choice *hook;
   int (*parse)(oconfig_item_t *ci);
@@ -363,9 +371,9 @@ static const struct config_option {
     {"Report", .parse = config_report},
     {"PowerMeter", .parse = config_power_meter},
     {"PlatformMeter", .string = &kepler.platform_meter},
-    {"SysfsRoot", .string = &kepler.sysfs_root},
+    {"SysfsRoot", .string = &kepler.sysfs_root, .root = true},
     {"ContainerInstance", .parse = config_container_instance},
-    {"RuntimeRoot", .string = &kepler.runtime_root},
+    {"RuntimeRoot", .string = &kepler.runtime_root, .root = true},
     {"UsageMetric", .parse = config_usage_metric},
     {"ReportContainers", .boolean = &kepler.report_containers},
     {"ModelSource", .parse = config_model_source},
@@ -387,8 +395,14 @@ static int config_one(oconfig_item_t *child) {
     const struct config_option *o = &config_options[i];
     if (strcasecmp(child->key, o->key) != 0)
       continue;
-    if (o->string)
-      return cf_util_get_string(child, o->string);
+    if (o->string) {
+      char why[256];
+      int rc = cf_util_get_string(child, o->string);
+      if (rc == 0 && o->root &&
+          option_root(o->key, *o->string, why, sizeof(why)))
+        WARNING(PLUGIN_NAME ": %s", why);
+      return rc;
+    }
     if (o->boolean)
       return cf_util_get_boolean(child, o->boolean);
     if (o->hook)

@@ -2,8 +2,45 @@
 #include "file_read.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+int file_open_regular(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  int rc = fstat(fd, &st) != 0   ? -errno
+           : S_ISREG(st.st_mode) ? 0
+                                 : FILE_NOT_REGULAR;
+  if (rc) {
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+FILE *file_fopen_regular(const char *path) {
+  int fd = file_open_regular(path);
+  if (fd < 0) {
+    errno = -fd;
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (!f) {
+    int e = errno;
+    close(fd);
+    errno = e;
+  }
+  return f;
+}
+
+const char *file_strerror(int rc) {
+  return rc == FILE_NOT_REGULAR ? "not a regular file" : strerror(-rc);
+}
 
 int file_read_bounded(int fd, size_t max, char **text, size_t *len) {
   size_t cap = 4096, used = 0;

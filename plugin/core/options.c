@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "options.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "errmsg.h"
 
@@ -40,6 +42,27 @@ int option_feature(const char *name) {
   return by_name_any_case(name, FEATURE_MAX, feature_name_of);
 }
 
+int option_integer(const char *key, double value, long long lo, long long hi,
+                   long long *out, char *err, size_t errlen) {
+  /* A double beyond the range converted to an integer is undefined. */
+  if (!(value >= (double)lo && value <= (double)hi && value == floor(value)))
+    return errmsg(err, errlen,
+                  "%s takes a whole number from %lld to %lld, "
+                  "not %.15g",
+                  key, lo, hi, value);
+  *out = (long long)value;
+  return 0;
+}
+
+int option_root(const char *key, const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return errmsg(err, errlen, "%s \"%s\": %s", key, path, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return errmsg(err, errlen, "%s \"%s\" is not a directory", key, path);
+  return 0;
+}
+
 int option_report_policy(const char *mode, bool has_value, double value,
                          struct report_policy *out, char *err, size_t errlen) {
   bool top = strcasecmp(mode, "top") == 0;
@@ -54,13 +77,10 @@ int option_report_policy(const char *mode, bool has_value, double value,
         err, errlen,
         has_value ? "\"%s\" takes no number" : "\"%s\" takes a number", mode);
   if (top) {
-    /* Compared as doubles before any conversion: a double beyond UINT_MAX
-     * converted to unsigned is undefined. */
-    if (!(value >= 1 && value <= UINT_MAX && value == floor(value)))
-      return errmsg(err, errlen,
-                    "top takes a whole number from 1 to %u, not %.15g",
-                    UINT_MAX, value);
-    *out = (struct report_policy){REPORT_TOP, (unsigned)value, 0};
+    long long n;
+    if (option_integer("top", value, 1, UINT_MAX, &n, err, errlen))
+      return -1;
+    *out = (struct report_policy){REPORT_TOP, (unsigned)n, 0};
   } else if (above) {
     if (!(value >= 0 && isfinite(value)))
       return errmsg(err, errlen, "above takes watts of 0 or more, not %.15g",

@@ -39,6 +39,17 @@ int option_level(const char *name);
 int option_component(const char *name);
 int option_feature(const char *name);
 
+/* An integer option's value from the number as configured (collectd reads
+ * every number as a double): a whole number from lo to hi, compared before
+ * any conversion. 0, or -1 with a message in err naming the option (key)
+ * and the value, out untouched. */
+int option_integer(const char *key, double value, long long lo, long long hi,
+                   long long *out, char *err, size_t errlen);
+
+/* A root option (SysfsRoot, RuntimeRoot): 0 when path is a directory, or -1
+ * with a message in err naming the option and the path. */
+int option_root(const char *key, const char *path, char *err, size_t errlen);
+
 /* A level's report policy from its option words: "all", "none", "top" N (a
  * whole number from 1 to UINT_MAX) or "above" W (W >= 0), the mode in any
  * case. has_value: a number followed the mode. 0, or -1 with a message in

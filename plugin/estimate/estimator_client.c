@@ -27,10 +27,7 @@
 #include "errmsg.h"
 #include "json_build.h"
 #include "mono_clock.h"
-
-/* A refusal's message is quoted up to this many bytes: it is text from
- * another process (a Python traceback, say) headed for a log line. */
-#define MSG_QUOTE_MAX 160
+#include "outside_text.h"
 
 /* --- The request ---------------------------------------------------------- */
 
@@ -160,27 +157,14 @@ static json_object *parse_text(const char *text, size_t len, char *err,
   return root;
 }
 
-/* The sidecar's message, quoted for a log line: cut at MSG_QUOTE_MAX bytes
- * (before a UTF-8 continuation byte) and control characters blanked. */
-static void quote_msg(const char *msg, char *out, size_t outlen) {
-  size_t n = strlen(msg), keep = n;
-  if (keep > MSG_QUOTE_MAX) {
-    keep = MSG_QUOTE_MAX;
-    while (keep > 0 && ((unsigned char)msg[keep] & 0xc0) == 0x80)
-      keep--;
-  }
-  snprintf(out, outlen, "%.*s%s", (int)keep, msg, keep < n ? "..." : "");
-  for (char *p = out; *p; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      *p = ' ';
-}
-
 /* Checks "powers" and collects each component's array into arrays[]. */
 static int check_powers(json_object *powers, size_t nrows,
                         json_object *arrays[COMPONENT_MAX], char *err,
                         size_t errlen) {
-  json_object_object_foreach(powers, name, arr) {
-    int c = component_by_name(name);
+  json_object_object_foreach(powers, key, arr) {
+    int c = component_by_name(key);
+    char name[OUTSIDE_TEXT_LEN]; /* the sidecar's key, for a message */
+    OUTSIDE_STR(name, key);
     if (c < 0)
       return errmsg(err, errlen,
                     "component \"%s\" is not one of " COMPONENT_NAMES, name);
@@ -237,9 +221,10 @@ int estimator_parse_answer(const char *text, size_t len, size_t nrows,
   bool no_powers = !powers || (json_object_is_type(powers, json_type_object) &&
                                json_object_object_length(powers) == 0);
   if (no_powers && msg && json_object_get_string_len(msg) > 0) {
-    char quoted[MSG_QUOTE_MAX + 8];
-    quote_msg(json_object_get_string(msg), quoted, sizeof quoted);
-    errmsg(err, errlen, "refused: \"%s\"", quoted);
+    char quoted[OUTSIDE_TEXT_LEN];
+    errmsg(err, errlen, "refused: \"%s\"",
+           outside_text(quoted, sizeof quoted, json_object_get_string(msg),
+                        (size_t)json_object_get_string_len(msg)));
     goto done;
   }
   if (!powers) {
@@ -259,8 +244,10 @@ int estimator_parse_answer(const char *text, size_t len, size_t nrows,
     goto done;
   if (ratio && !json_object_is_type(ratio, json_type_null) &&
       (!get_number(ratio, &cr) || !isfinite(cr) || cr <= 0)) {
+    char got[OUTSIDE_TEXT_LEN];
     errmsg(err, errlen, "\"core_ratio\" must be a finite number > 0, got %s",
-           json_object_to_json_string_ext(ratio, JSON_C_TO_STRING_PLAIN));
+           OUTSIDE_STR(got, json_object_to_json_string_ext(
+                                ratio, JSON_C_TO_STRING_PLAIN)));
     goto done;
   }
   /* Everything checked: only now touch the outputs. */

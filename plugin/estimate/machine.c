@@ -13,7 +13,9 @@
 #include <strings.h>
 
 #include "array_grow.h"
+#include "file_read.h"
 #include "log.h"
+#include "outside_text.h"
 
 /* Whole-string parsers: no sign, no blanks, no trailing bytes. */
 static bool parse_unsigned(const char *s, unsigned *out) {
@@ -117,8 +119,9 @@ static bool has_word(const char *list, const char *word) {
 
 static void warn_value(const char *path, unsigned line, const char *key,
                        const char *value) {
+  char k[OUTSIDE_TEXT_LEN], v[OUTSIDE_TEXT_LEN];
   kepler_log(KLOG_WARNING, "kepler: %s:%u: \"%s\" is not a number: \"%s\"",
-             path, line, key, value);
+             path, line, OUTSIDE_STR(k, key), OUTSIDE_STR(v, value));
 }
 
 /* One "key<TAB>: value" line of cpuinfo. */
@@ -244,9 +247,9 @@ static void finish_topology(struct cpuinfo_scan *s, struct machine_spec *m) {
 
 static int read_cpuinfo(const char *path, struct machine_spec *m,
                         struct cpuinfo_scan *s, char *err, size_t errlen) {
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    snprintf(err, errlen, "%s: cannot open: %s", path, file_strerror(-errno));
     return -1;
   }
   s->out = m;
@@ -286,7 +289,7 @@ static int read_cpuinfo(const char *path, struct machine_spec *m,
 
 /* The first line of a small sysfs or proc file. */
 static bool read_first_line(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return false;
   bool ok = fgets(buf, (int)size, f) != NULL;
@@ -324,7 +327,7 @@ static unsigned count_cpu_list(const char *list) {
 static void read_memory(const char *proc_root, struct machine_spec *m) {
   char path[4096], buf[256];
   snprintf(path, sizeof(path), "%s/meminfo", proc_root);
-  FILE *f = fopen(path, "r");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return;
   while (fgets(buf, sizeof(buf), f)) {

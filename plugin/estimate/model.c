@@ -13,6 +13,7 @@
 
 #include "array_grow.h"
 #include "errmsg.h"
+#include "outside_text.h"
 
 const char *input_name(int input) {
   return input == INPUT_CPU_TIME_US ? "bpf_cpu_time_us" : feature_name(input);
@@ -80,10 +81,15 @@ int model_fail(char *err, size_t errlen, const char *origin, size_t line,
     return -1;
   int n = snprintf(err, errlen, "%s:%zu: ", origin, line);
   if (n >= 0 && (size_t)n < errlen - 1) {
+    /* The message quotes the file's text: escaped as a whole. */
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + n, errlen - n, fmt, ap);
+    int k = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (k >= 0)
+      outside_text(err + n, errlen - n, msg,
+                   (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1);
   }
   return -1;
 }
@@ -356,12 +362,13 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
                            const struct machine_spec *spec, char *err,
                            size_t errlen) {
   struct load_curve *lc = &m->comp[c].lc;
+  char name[OUTSIDE_TEXT_LEN];
   lc->bound = false;
   if (spec->threads == 0)
     return errmsg(err, errlen,
                   "model \"%s\": load_curve component \"%s\" needs the "
                   "machine's threads, got 0",
-                  m->name, component_name(c));
+                  OUTSIDE_STR(name, m->name), component_name(c));
   double v[LC_TERM_MAX] = {
       [LC_THREADS] = spec->threads, [LC_CORES] = spec->cores,
       [LC_CHIPS] = spec->chips,     [LC_MEMORY_GB] = spec->memory_gb,
@@ -382,8 +389,9 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
       return errmsg(err, errlen,
                     "model \"%s\": load_curve component \"%s\" uses %s but "
                     "the %s %s is %g",
-                    m->name, component_name(c), lc_term_name(t),
-                    vm ? "VM host's" : "machine's", lc_term_name(t) + 3, v[t]);
+                    OUTSIDE_STR(name, m->name), component_name(c),
+                    lc_term_name(t), vm ? "VM host's" : "machine's",
+                    lc_term_name(t) + 3, v[t]);
   const double *arch_row = NULL;
   for (size_t a = 0; a < lc->narch; a++)
     if (strcmp(lc->arch[a].name, m->arch) == 0)

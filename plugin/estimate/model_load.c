@@ -4,7 +4,6 @@
 #include "model_load.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +20,9 @@
 /* Reads all of `path` into a new buffer. */
 static int read_file(const char *path, char **text, size_t *len, char *err,
                      size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = file_open_regular(path);
   if (fd < 0)
-    return errmsg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return errmsg(err, errlen, "%s: cannot open: %s", path, file_strerror(fd));
   int rc = file_read_bounded(fd, MAX_FILE_SIZE, text, len);
   close(fd);
   if (rc == -EFBIG)

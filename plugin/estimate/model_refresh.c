@@ -25,7 +25,6 @@
 #include "model_refresh.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 #include "atomic_file.h"
 #include "file_read.h"
 #include "log.h"
+#include "outside_text.h"
 
 #define FIRST_RETRY_S 2u
 #define MAX_RETRY_S 60u
@@ -79,10 +79,10 @@ static void mae_text(const struct power_model *m, char *buf, size_t n) {
 /* Hands m to the read path, freeing an older model it has not taken. */
 static void publish(struct model_refresh *r, struct power_model *m,
                     const char *from) {
-  char mae[48];
+  char mae[48], name[OUTSIDE_TEXT_LEN];
   mae_text(m, mae, sizeof mae);
-  kepler_log(KLOG_INFO, "kepler: new model \"%s\" (%s) from %s", model_name(m),
-             mae, from);
+  kepler_log(KLOG_INFO, "kepler: new model \"%s\" (%s) from %s",
+             OUTSIDE_STR(name, model_name(m)), mae, from);
   pthread_mutex_lock(&r->mu);
   struct power_model *old = r->pending;
   r->pending = m;
@@ -94,9 +94,9 @@ static void publish(struct model_refresh *r, struct power_model *m,
 
 /* The whole file, at most max bytes: 0 or -errno (-EFBIG when larger). */
 static int read_all(const char *path, size_t max, char **text, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = file_open_regular(path);
   if (fd < 0)
-    return -errno;
+    return fd;
   int rc = file_read_bounded(fd, max, text, len);
   close(fd);
   return rc;
@@ -110,7 +110,7 @@ static void load_cache(struct model_refresh *r) {
     if (rc != -ENOENT)
       kepler_log(KLOG_WARNING, "kepler: model cache %s: cannot read: %s",
                  r->cache_file,
-                 rc == -EFBIG ? "larger than MaxBytes" : strerror(-rc));
+                 rc == -EFBIG ? "larger than MaxBytes" : file_strerror(rc));
     return;
   }
   char *asked = NULL, *origin = NULL, err[512];

@@ -27,6 +27,7 @@
 #include "json_build.h"
 #include "machine_spec_json.h"
 #include "model_kepler_json.h"
+#include "outside_text.h"
 
 #define DEFAULT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_BYTES ((size_t)16 << 20)
@@ -127,17 +128,6 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
   return c->fn && c->fn(c->arg) ? 1 : 0;
 }
 
-/* The first bytes of an error body as one printable line. */
-static void excerpt(const char *body, size_t len, char *out, size_t outlen) {
-  size_t o = 0;
-  for (size_t i = 0; i < len && i < 80 && o + 1 < outlen; i++) {
-    unsigned char c = (unsigned char)body[i];
-    out[o++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
-  }
-  out[o] = '\0';
-  text_trim(out);
-}
-
 /* base + "/model", without doubling a trailing slash. */
 static char *model_url(const char *base) {
   size_t n = strlen(base);
@@ -231,8 +221,8 @@ int model_server_fetch_cancellable(const struct model_server_options *o,
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
-      char ex[96];
-      excerpt(sink.buf ? sink.buf : "", sink.len, ex, sizeof ex);
+      char ex[84]; /* the first 80 bytes of the body */
+      outside_text(ex, sizeof ex, sink.buf ? sink.buf : "", sink.len);
       errmsg(err, errlen, "model server %s: HTTP %ld%s%s", url, status,
              ex[0] ? ": " : "", ex);
       if (status == 400)
@@ -307,6 +297,8 @@ static int check_predictions(const struct power_model *m, const char *origin,
   full_usage(spec, full);
   const double *const xs[] = {zero, full};
   static const char *const what[] = {"zero", "full"};
+  char name[OUTSIDE_TEXT_LEN];
+  OUTSIDE_STR(name, model_name(m));
   bool any = false;
   for (int k = 0; k < 2; k++) {
     struct model_output_w w;
@@ -319,12 +311,12 @@ static int check_predictions(const struct power_model *m, const char *origin,
         return errmsg(err, errlen,
                       "%s: model \"%s\": component %s gives no finite power "
                       "at %s usage",
-                      origin, model_name(m), component_name(c), what[k]);
+                      origin, name, component_name(c), what[k]);
     }
   }
   if (!any)
     return errmsg(err, errlen, "%s: model \"%s\" has no component", origin,
-                  model_name(m));
+                  name);
   /* model_predict already turns what is not finite or negative into 0: a
    * model that gives nothing with every CPU busy, or more than any server
    * could draw, is not one to swap in. */
@@ -339,7 +331,7 @@ static int check_predictions(const struct power_model *m, const char *origin,
     return errmsg(err, errlen,
                   "%s: model \"%s\" gives %.6g W with every CPU busy on "
                   "this machine, not within (0, %.0f] W",
-                  origin, model_name(m), total, bound);
+                  origin, name, total, bound);
   return 0;
 }
 
@@ -365,7 +357,7 @@ int model_server_load(const char *body, size_t len, const char *origin,
                                              : json_tokener_error_desc(e));
   }
   json_object *name;
-  char *trainer = NULL;
+  char *trainer = NULL, quoted[OUTSIDE_TEXT_LEN];
   int rc = -1;
   if (!json_object_is_type(root, json_type_object))
     errmsg(err, errlen, "%s: not a JSON object", origin);
@@ -379,7 +371,9 @@ int model_server_load(const char *body, size_t len, const char *origin,
            "SGDRegressorTrainer, LinearRegressionTrainer, "
            "LogarithmicRegressionTrainer, ExponentialRegressionTrainer, "
            "LogisticRegressionTrainer)",
-           origin, json_object_get_string(name));
+           origin,
+           outside_text(quoted, sizeof quoted, json_object_get_string(name),
+                        (size_t)json_object_get_string_len(name)));
   else if (!(trainer = strdup(trainer_of(json_object_get_string(name)))))
     errmsg(err, errlen, "%s: out of memory", origin);
   else

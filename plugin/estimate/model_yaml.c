@@ -614,6 +614,111 @@ static int parse_trained_on(struct parse *p, yaml_node_t *n,
   return 0;
 }
 
+/* A "match" pattern is bounded in length and in the size it takes once its
+ * repetitions are expanded, as glibc's regcomp expands them ('+' copies its
+ * operand once more, {n,m} max(n, m) times): regcomp allocates in proportion
+ * to that size, and repetitions of repetitions ("a++++", "(a{9}){9}") grow
+ * it exponentially. */
+#define RE_MAX_LEN 256
+#define RE_MAX_SIZE 1024
+#define RE_MAX_DEPTH 16
+
+/* The end of the bracket expression that starts at s ('['). */
+static const char *re_bracket_end(const char *s) {
+  s++;
+  if (*s == '^')
+    s++;
+  if (*s == ']')
+    s++;
+  while (*s && *s != ']') {
+    if (s[0] == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+      const char *close = strchr(s + 2, s[1]);
+      while (close && close[1] != ']')
+        close = strchr(close + 1, s[1]);
+      if (!close)
+        return s + strlen(s);
+      s = close + 2;
+    } else {
+      s++;
+    }
+  }
+  return *s ? s + 1 : s;
+}
+
+/* The count a "{n}", "{n,}", "{n,m}" or "{,m}" at s repeats its operand
+ * (the larger bound, n + 1 for "{n,}"), and its end in *end; 0 when s does
+ * not start an interval. */
+static size_t re_interval(const char *s, const char **end) {
+  char *e = (char *)s + 1;
+  unsigned long n = 0, m;
+  if (!isdigit((unsigned char)*e) && *e != ',')
+    return 0;
+  if (isdigit((unsigned char)*e))
+    n = strtoul(e, &e, 10);
+  m = n;
+  if (*e == ',') {
+    e++;
+    m = isdigit((unsigned char)*e) ? strtoul(e, &e, 10) : n + 1;
+  }
+  if (*e != '}')
+    return 0;
+  *end = e + 1;
+  unsigned long k = n > m ? n : m;
+  return k > RE_MAX_SIZE ? RE_MAX_SIZE + 1 : (k ? k : 1);
+}
+
+/* The expanded size of an extended regex, or RE_MAX_SIZE + 1 once it is
+ * larger than RE_MAX_SIZE or nests groups deeper than RE_MAX_DEPTH. */
+static size_t re_expanded_size(const char *s) {
+  /* total: the size of each open group so far; last: of the operand a
+   * repetition that follows applies to. */
+  size_t total[RE_MAX_DEPTH + 1] = {0}, last = 0, depth = 0, k;
+  while (*s) {
+    const char *end = s + 1;
+    switch (*s) {
+    case '(':
+      if (++depth > RE_MAX_DEPTH)
+        return RE_MAX_SIZE + 1;
+      total[depth] = 0;
+      break;
+    case '|':
+      total[depth]++;
+      last = 0;
+      break;
+    case '*':
+    case '?':
+      total[depth]++;
+      last++;
+      break;
+    case '+':
+      total[depth] += last;
+      last *= 2;
+      break;
+    case '{':
+      if ((k = re_interval(s, &end)) != 0) {
+        total[depth] += last * (k - 1);
+        last *= k;
+        break;
+      }
+      /* A "{" that starts no interval is a character. */
+      __attribute__((fallthrough));
+    default:
+      last = 1;
+      if (*s == ')' && depth > 0)
+        last = total[depth--] + 1;
+      else if (*s == '[')
+        end = re_bracket_end(s);
+      else if (*s == '\\' && s[1])
+        end = s + 2;
+      total[depth] += last;
+    }
+    if (total[depth] > RE_MAX_SIZE || last > RE_MAX_SIZE)
+      return RE_MAX_SIZE + 1;
+    s = end;
+  }
+  return total[0];
+}
+
 /* cpu_architectures: [ { match: REGEX, name: ARCH }, ... ] */
 static int parse_arch_rules(struct parse *p, yaml_node_t *n,
                             struct power_model *m) {
@@ -632,6 +737,15 @@ static int parse_arch_rules(struct parse *p, yaml_node_t *n,
         get_string(p, "match", f[0].value, &r->match) ||
         get_string(p, "name", f[1].value, &r->name))
       goto fail;
+    if (strlen(r->match) > RE_MAX_LEN ||
+        re_expanded_size(r->match) > RE_MAX_SIZE) {
+      fail(p, f[0].value,
+           "\"match\" \"%.64s%s\" is too large: at most %d characters and "
+           "%d once repetitions are expanded (models/README.md)",
+           r->match, strlen(r->match) > 64 ? "..." : "", RE_MAX_LEN,
+           RE_MAX_SIZE);
+      goto fail;
+    }
     int rc = regcomp(&r->re, r->match, REG_EXTENDED | REG_ICASE | REG_NOSUB);
     if (rc != 0) {
       char why[128];

@@ -5,19 +5,53 @@
 
 #include "model_internal.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-/* A YAML double-quoted scalar: always valid, whatever the bytes. */
+#include "outside_text.h"
+
+/* The code point of the valid UTF-8 character of n bytes at s. */
+static uint32_t code_point(const unsigned char *s, size_t n) {
+  static const unsigned char lead_bits[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+  uint32_t cp = s[0] & lead_bits[n];
+  for (size_t i = 1; i < n; i++)
+    cp = cp << 6 | (s[i] & 0x3f);
+  return cp;
+}
+
+/* Whether YAML takes the character raw inside a double-quoted scalar:
+ * printable (not a C0 or C1 control, DEL, U+FFFE or U+FFFF, nor the BOM,
+ * which libyaml refuses inside), not a line break (U+2028, U+2029: they
+ * would be folded), and not '"' or '\\'. */
+static bool raw_in_quotes(uint32_t cp) {
+  return cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f) &&
+         cp != 0x2028 && cp != 0x2029 && cp != 0xfeff && cp != 0xfffe &&
+         cp != 0xffff && cp != '"' && cp != '\\';
+}
+
+/* A YAML double-quoted scalar that loads back, whatever the bytes: valid
+ * UTF-8 YAML takes raw is written raw, other characters escaped by their
+ * code point; a byte that is not part of valid UTF-8 is written \xNN, which
+ * loads back as U+00NN (the byte read as Latin-1) (models/README.md). */
 static void put_string(FILE *out, const char *s) {
+  size_t len = strlen(s);
   fputc('"', out);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      fprintf(out, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f)
-      fprintf(out, "\\x%02X", ch);
+  for (size_t i = 0; i < len;) {
+    const unsigned char *u = (const unsigned char *)s + i;
+    size_t n = utf8_char_len(s + i, len - i);
+    uint32_t cp = n ? code_point(u, n) : u[0];
+    if (n && raw_in_quotes(cp))
+      fwrite(u, 1, n, out);
+    else if (cp == '"' || cp == '\\')
+      fprintf(out, "\\%c", (char)cp);
+    else if (cp <= 0xff)
+      fprintf(out, "\\x%02" PRIX32, cp);
     else
-      fputc(ch, out);
+      fprintf(out, "\\u%04" PRIX32, cp);
+    i += n ? n : 1;
   }
   fputc('"', out);
 }

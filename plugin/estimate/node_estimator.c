@@ -7,6 +7,7 @@
 
 #include "estimator_client.h"
 #include "log.h"
+#include "outside_text.h"
 
 /* Kepler's system feature, then the machine spec the model server also
  * uses (kepler.md 5) and whether this is a VM: a sidecar picks what its
@@ -96,11 +97,12 @@ static int ask(struct node_estimator *e, const struct power_model *m,
 
 static void outage(struct node_estimator *e, const char *why,
                    const struct power_model *m) {
+  char name[OUTSIDE_TEXT_LEN];
   if (!e->failing)
     kepler_log(KLOG_WARNING,
                "kepler: %s; estimating node power with the local model "
                "\"%s\" until the sidecar answers",
-               why, model_name(m));
+               why, OUTSIDE_STR(name, model_name(m)));
   e->failing = true;
 }
 

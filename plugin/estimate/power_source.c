@@ -14,6 +14,7 @@
 #include "model_yaml.h"
 #include "node_estimator.h"
 #include "online_fit.h"
+#include "outside_text.h"
 
 /* The sidecar's answer for two rows is some hundred bytes; a model server's
  * weight file a few kB. Anything far larger is not an answer. */
@@ -91,12 +92,13 @@ int power_source_open(const struct power_source_options *o,
 }
 
 void power_source_warn_unmeasured(const struct power_source *ps) {
+  char name[OUTSIDE_TEXT_LEN];
   for (int f = 0; f < FEATURE_MAX; f++)
     if (model_uses_feature(ps->model, f) && !ps->available[f])
       kepler_log(KLOG_WARNING,
                  "kepler: model \"%s\" uses %s, which this host cannot "
                  "measure: that term contributes 0 W",
-                 model_name(ps->model), feature_name(f));
+                 OUTSIDE_STR(name, model_name(ps->model)), feature_name(f));
 }
 
 /* A model the refresher validated replaces the local one between reads;
@@ -158,25 +160,27 @@ void power_source_announce(const struct power_source *ps) {
   else if (mae >= 0)
     snprintf(error, sizeof(error), "stated error: MAE %.1f W", mae);
   const char *arch = model_cpu_architecture(ps->model);
+  char name[OUTSIDE_TEXT_LEN], arch_q[OUTSIDE_TEXT_LEN];
+  OUTSIDE_STR(name, model_name(ps->model));
+  OUTSIDE_STR(arch_q, arch);
   if (ps->meter)
     kepler_log(KLOG_INFO,
                "kepler: node power source: %s meter; model \"%s\" (%s; %s) "
                "only while the meter gives no value",
-               node_meter_name(ps->meter), model_name(ps->model),
-               ps->model_origin, error);
+               node_meter_name(ps->meter), name, ps->model_origin, error);
   else if (ps->opt.estimator_socket)
     kepler_log(KLOG_INFO,
                "kepler: node power source: estimator sidecar at %s (source "
                "\"%s\"), no meter; model \"%s\" (%s; %s) for the intervals "
                "it does not answer",
-               ps->opt.estimator_socket, ps->opt.model_source,
-               model_name(ps->model), ps->model_origin, error);
+               ps->opt.estimator_socket, ps->opt.model_source, name,
+               ps->model_origin, error);
   else
     kepler_log(KLOG_INFO,
                "kepler: node power source: model \"%s\" (%s; %s; cpu "
                "architecture %s), no meter",
-               model_name(ps->model), ps->model_origin, error,
-               *arch ? arch : "not recognised");
+               name, ps->model_origin, error,
+               *arch ? arch_q : "not recognised");
 }
 
 int power_source_start(struct power_source *ps,

@@ -17,11 +17,12 @@
 #include "cgroup_identity.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "file_read.h"
 
 /* A /proc/PID/cgroup file is a few hundred bytes even with a dozen v1
  * hierarchies; reading more than this would only buy garbage. */
@@ -607,7 +608,7 @@ int cgroup_identify_pid(const char *proc_root, uint32_t pid,
   if (w < 0 || (size_t)w >= sizeof(file))
     return -1;
 
-  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  int fd = file_open_regular(file);
   if (fd < 0)
     return -1;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "log.h"
 
 #define CACHE_SLOTS 1024 /* direct-mapped: a collision costs one re-resolve */
@@ -31,7 +32,7 @@ struct cgroup_resolver {
 static void find_mounts(struct cgroup_resolver *r) {
   char path[300];
   snprintf(path, sizeof(path), "%s/self/mountinfo", r->proc_root);
-  FILE *f = fopen(path, "re");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return;
   char *line = NULL; /* getline: container hosts have very long lines */

@@ -29,13 +29,11 @@
 #include "runtime_names.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file_read.h"
@@ -92,27 +90,14 @@ static const struct {
 /* Read path whole, refusing what is not a regular file of bounded size;
  * *text is NUL-terminated and the caller frees it. */
 static int read_bounded(const char *path, char **text, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return -errno;
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = -errno;
-    close(fd);
-    return e;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
+  int fd = file_open_regular(path);
+  if (fd == FILE_NOT_REGULAR) {
     kepler_log(KLOG_WARNING, "kepler: %s: not a regular file", path);
     return -EBADMSG;
   }
-  /* Refused by its size before a byte is read. The runtimes replace these
-   * files by renaming a new one over them, so the size does not change
-   * under us; a file that grew anyway is read to its end within the bound,
-   * and the parser judges it. */
-  int rc = st.st_size > RUNTIME_NAMES_MAX_FILE
-               ? -EFBIG
-               : file_read_bounded(fd, RUNTIME_NAMES_MAX_FILE, text, len);
+  if (fd < 0)
+    return fd;
+  int rc = file_read_bounded(fd, RUNTIME_NAMES_MAX_FILE, text, len);
   close(fd);
   if (rc == -EFBIG)
     kepler_log(KLOG_WARNING, "kepler: %s: larger than %d bytes", path,

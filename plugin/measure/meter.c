@@ -1,12 +1,12 @@
 #include "meter.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "log.h"
 
 char *meter_join(const char *dir, const char *name) {
@@ -20,9 +20,9 @@ char *meter_join(const char *dir, const char *name) {
 /* sysfs attributes are one short line; anything filling the buffer is not
  * one of ours. Returns the length read or -errno. */
 static ssize_t read_small(const char *path, char *buf, size_t len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = file_open_regular(path);
   if (fd < 0)
-    return -errno;
+    return fd;
   ssize_t n = read(fd, buf, len - 1);
   int err = errno;
   close(fd);
@@ -69,7 +69,7 @@ const char *meter_strerror(int err) {
     return "not an unsigned decimal integer";
   if (err == -ERANGE)
     return "number out of range";
-  return strerror(-err);
+  return file_strerror(err);
 }
 
 void meter_track(bool *failing, const char *path, int err) {

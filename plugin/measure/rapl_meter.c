@@ -9,6 +9,7 @@
 
 #include "array_grow.h"
 #include "log.h"
+#include "outside_text.h"
 
 /* A zone drawing more than this many times its largest stated power limit
  * (constraint_*_max_power_uw, about the TDP) is not physical: even the
@@ -123,7 +124,7 @@ static int add_zone(struct rapl_meter *m, const char *zone_path,
   char *name_path = meter_join(zone_path, "name");
   if (!name_path)
     return -ENOMEM;
-  char name[64];
+  char name[64], quoted[OUTSIDE_TEXT_LEN];
   int err = meter_read_line(name_path, name, sizeof(name));
   int component = err ? -1 : component_of_zone(name);
   if (err)
@@ -131,7 +132,7 @@ static int add_zone(struct rapl_meter *m, const char *zone_path,
                meter_strerror(err));
   else if (component < 0)
     kepler_log(KLOG_INFO, "kepler: %s: unknown RAPL zone \"%s\" ignored",
-               name_path, name);
+               name_path, OUTSIDE_STR(quoted, name));
   free(name_path);
   if (component < 0)
     return 0;

@@ -3,10 +3,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "file_read.h"
+
 int node_cpu_read(const char *proc_root, struct cpu_times *out) {
   char path[300];
   snprintf(path, sizeof(path), "%s/stat", proc_root);
-  FILE *f = fopen(path, "re");
+  FILE *f = file_fopen_regular(path);
   if (!f)
     return -1;
   /* cpu user nice system idle iowait irq softirq steal [guest guest_nice]:

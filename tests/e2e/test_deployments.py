@@ -699,7 +699,9 @@ class ConfigErrors(unittest.TestCase):
         ('ModelSource "RAPL sysfs"', "ModelSource must be an energy source name"),
         ('TrainedModelFile "/var/lib/collectd/trained.json"',
          "the file name must be LinearRegressionTrainer_<n>.json"),
-        ("TrainedModelInterval 0", "TrainedModelInterval must be 1 or more intervals, not 0"),
+        ("TrainedModelInterval 0", "TrainedModelInterval takes a whole number from 1 to 4294967295, not 0"),
+        ("TopProcesses 100.7", "TopProcesses takes a whole number from 0 to 4294967295, not 100.7"),
+        ("TopProcesses 10000000000", "TopProcesses takes a whole number from 0 to 4294967295, not 10000000000"),
     ]
 
     def test_bad_values(self):

@@ -363,6 +363,20 @@ class Command(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn(path, err)
 
+    def test_convert_invalid_utf8_loads_back(self):
+        """Issue 14, D5: a JSON model with bytes that are not UTF-8 converts
+        to YAML that check loads (each such byte written \\xNN)."""
+        src = os.path.join(os.environ.get("KEPLER_SRCDIR", "."), "tests", "repro",
+                           "convert-invalid-utf8-SGDRegressorTrainer_0.json")
+        rc, yaml_text, err = run("convert", src)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('"Sky\\xFFlake": 1.5', yaml_text)
+        converted = self.write("converted_invalid_utf8.yaml", yaml_text)
+        rc, out, err = run("check", converted)
+        self.assertEqual(rc, 0, err)
+        print("convert %s: exit 0; check of its output: %s" % (os.path.basename(src), out.strip()),
+              flush=True)
+
     def test_predict_and_convert_reject_a_bad_model(self):
         path = self.write("unknown_key2.yaml", UNKNOWN_KEY_YAML)
         for args in (["predict", "--model", path], ["convert", path]):

@@ -7,6 +7,7 @@
 
 #include "acpi_meter.h"
 #include "fake_sysfs.h"
+#include "file_read.h"
 #include "testutil.h"
 
 #define SEC 1000000000ULL
@@ -101,10 +102,12 @@ START_TEST(test_unreadable_at_open) {
   fake_mkdirs("class/hwmon/hwmon5/power1_average");
   struct acpi_meter *m = NULL;
   char why[512] = "";
-  ck_assert_int_eq(acpi_meter_open(fake_root, &m, why, sizeof(why)), -EISDIR);
+  ck_assert_int_eq(acpi_meter_open(fake_root, &m, why, sizeof(why)),
+                   FILE_NOT_REGULAR);
   ck_assert_ptr_null(m);
   ck_assert_ptr_nonnull(
       strstr(why, fake_path("class/hwmon/hwmon5/power1_average")));
+  ck_assert_ptr_nonnull(strstr(why, "not a regular file"));
   fake_remove("class/hwmon/hwmon5/power1_average");
   fake_write("class/hwmon/hwmon5/power1_average", "12x\n");
   ck_assert_int_eq(acpi_meter_open(fake_root, &m, why, sizeof(why)), -EINVAL);

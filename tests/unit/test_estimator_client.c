@@ -290,6 +290,36 @@ START_TEST(test_parse_core_ratio) {
 }
 END_TEST
 
+/* No control byte of an error message, whatever the sidecar's answer holds:
+ * the messages reach collectd's log (issue 14, D2). The reproducers' first
+ * byte was the fuzzer's row count; each answer has one row. */
+static const char *const injections[] = {
+    "estimator-log-injection.json",
+    "prop-control_char_in_error-27790-1.bin",
+};
+
+START_TEST(test_parse_no_control_bytes) {
+  size_t len;
+  char *text = read_repro(injections[_i], &len), err[512];
+  bool present[COMPONENT_MAX];
+  double watts[COMPONENT_MAX], ratio;
+  ck_assert_int_eq(estimator_parse_answer(text + 1, len - 1, 1, present, watts,
+                                          &ratio, err, sizeof err),
+                   -1);
+  for (const char *p = err; *p; p++)
+    ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "%s", err);
+  ck_assert_msg(strstr(err, "component \"") && strstr(err, "\\x"), "%s", err);
+  free(text);
+  /* A component name from the sidecar is bounded in the message. */
+  char big[2000];
+  int n = snprintf(big, sizeof big, "{\"powers\":{\"%01500d\":[1,2,3]}}", 0);
+  ck_assert_int_eq(estimator_parse_answer(big, (size_t)n, NROWS, present, watts,
+                                          &ratio, err, sizeof err),
+                   -1);
+  ck_assert_uint_lt(strlen(err), 250);
+}
+END_TEST
+
 START_TEST(test_parse_unknown_component) {
   assert_parse_error("{\"powers\":{\"package\":[1,2,3],\"gpu\":[1,2,3]}}",
                      "component \"gpu\" is not one of package, core, uncore, "
@@ -347,7 +377,7 @@ START_TEST(test_parse_refusal) {
   assert_parse_error("{\"powers\":{},\"msg\":\"no model for rapl-sysfs\"}",
                      "refused: \"no model for rapl-sysfs\"");
   assert_parse_error("{\"msg\":\"Traceback:\\n  boom\"}",
-                     "refused: \"Traceback:   boom\"");
+                     "refused: \"Traceback:\\x0A  boom\"");
   /* A long message is cut, not the whole log line. */
   char text[1200], want[256];
   snprintf(text, sizeof text, "{\"powers\":{},\"msg\":\"%0900d\"}", 0);
@@ -629,6 +659,8 @@ static Suite *estimator_client_suite(void) {
   tcase_add_test(pure, test_parse_bad_values);
   tcase_add_test(pure, test_parse_not_json);
   tcase_add_test(pure, test_parse_refusal);
+  tcase_add_loop_test(pure, test_parse_no_control_bytes, 0,
+                      (int)ARRAY_SIZE(injections));
   suite_add_tcase(s, pure);
 
   TCase *net = tcase_create("socket");

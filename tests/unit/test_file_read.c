@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -89,6 +90,36 @@ START_TEST(test_read_error) {
 }
 END_TEST
 
+/* Issue 14, D3: a ModelFile naming a FIFO blocked collectd's init in open
+ * until a signal came. A FIFO (with no writer), a directory and a device
+ * are refused at once, as not regular files; a regular file opens. */
+START_TEST(test_open_regular) {
+  char dir[] = "/tmp/kepler_fifo_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char name[64];
+  snprintf(name, sizeof name, "%s/f.yaml", dir);
+  ck_assert_int_eq(mkfifo(name, 0600), 0);
+  ck_assert_int_eq(file_open_regular(name), FILE_NOT_REGULAR);
+  errno = 0;
+  ck_assert_ptr_null(file_fopen_regular(name));
+  ck_assert_int_eq(errno, EMEDIUMTYPE);
+  ck_assert_str_eq(file_strerror(FILE_NOT_REGULAR), "not a regular file");
+  unlink(name);
+  ck_assert_int_eq(file_open_regular(dir), FILE_NOT_REGULAR);
+  rmdir(dir);
+  ck_assert_int_eq(file_open_regular("/dev/null"), FILE_NOT_REGULAR);
+  ck_assert_int_eq(file_open_regular("/nonexistent"), -ENOENT);
+  ck_assert_str_eq(file_strerror(-ENOENT), "No such file or directory");
+
+  int fd = file_open_regular(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  FILE *f = file_fopen_regular(path);
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("file_read");
   TCase *tc = tcase_create("core");
@@ -97,6 +128,7 @@ int main(void) {
   tcase_add_test(tc, test_bound);
   tcase_add_test(tc, test_empty);
   tcase_add_test(tc, test_read_error);
+  tcase_add_test(tc, test_open_regular);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -734,6 +734,26 @@ END_TEST
 /* --- The fetch -----------------------------------------------------------
  */
 
+/* A model_name with a newline (issue 14, D2) and one with invalid UTF-8:
+ * quoted in the message, escaped, never raw. */
+START_TEST(test_load_name_escaped) {
+  size_t len;
+  char *body = read_repro("model-server-log-injection.json", &len), err[512];
+  struct machine_spec spec = m5_metal();
+  struct power_model *m = NULL;
+  ck_assert_int_eq(model_server_load(body + 1, len - 1, "server",
+                                     MODEL_ABS_POWER, &spec, &m, err,
+                                     sizeof err),
+                   -1);
+  ck_assert_ptr_null(m);
+  for (const char *p = err; *p; p++)
+    ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "%s", err);
+  ck_assert_msg(strstr(err, "model \"x\\x0A[error] kepler: forged line\""),
+                "%s", err);
+  free(body);
+}
+END_TEST
+
 START_TEST(test_fetch_ok) {
   char *model = answer(100);
   struct srv *s = srv_start(M_OK, model);
@@ -787,7 +807,8 @@ START_TEST(test_fetch_http_errors) {
   struct srv *s = srv_start(M_500, NULL);
   struct model_server_options o = options(NULL);
   char err[512];
-  fetch_fails(s, &o, "HTTP 500: oops   detail that goes on", err, sizeof err);
+  fetch_fails(s, &o, "HTTP 500: oops\\x0A\\x01\\x09detail that goes on", err,
+              sizeof err);
   ck_assert_msg(!strstr(err, "of a body"), "not cut: %s", err);
   ck_assert_msg(!strchr(err, '\n') && !strchr(err, '\x01'), "raw: %s", err);
   /* Redirects are not followed. */
@@ -1124,6 +1145,7 @@ static Suite *model_server_suite(void) {
   tcase_add_test(tc, test_load_model_db);
   tcase_add_test(tc, test_load_answer);
   tcase_add_test(tc, test_load_refuses);
+  tcase_add_test(tc, test_load_name_escaped);
   tcase_add_test(tc, test_fetch_ok);
   tcase_add_test(tc, test_fetch_http_errors);
   tcase_add_test(tc, test_fetch_oversized);

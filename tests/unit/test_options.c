@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 
 static char err[256];
@@ -172,6 +173,58 @@ START_TEST(test_names_in_any_case) {
 }
 END_TEST
 
+/* Integer options from the number itself (issue 14, D6): collectd's
+ * cf_util_get_int truncated 100.7 to 100 and wrapped 10000000000 to
+ * -2147483648 before any check. */
+static const struct {
+  double value;
+  const char *msg; /* NULL: accepted */
+} integers[] = {
+    {0, NULL},
+    {100, NULL},
+    {4294967295.0, NULL},
+    {100.7, "TopProcesses takes a whole number from 0 to 4294967295, not "
+            "100.7"},
+    {10000000000.0, "TopProcesses takes a whole number from 0 to 4294967295, "
+                    "not 10000000000"},
+    {-1, "TopProcesses takes a whole number from 0 to 4294967295, not -1"},
+    {1e300, "TopProcesses takes a whole number from 0 to 4294967295, not "
+            "1e+300"},
+    {NAN, "TopProcesses takes a whole number from 0 to 4294967295, not nan"},
+};
+
+START_TEST(test_integer) {
+  long long n = 7;
+  int rc = option_integer("TopProcesses", integers[_i].value, 0, 4294967295LL,
+                          &n, err, sizeof err);
+  if (!integers[_i].msg) {
+    ck_assert_int_eq(rc, 0);
+    ck_assert(n == integers[_i].value);
+  } else {
+    ck_assert_int_eq(rc, -1);
+    ck_assert_str_eq(err, integers[_i].msg);
+    ck_assert_int_eq(n, 7); /* untouched */
+  }
+}
+END_TEST
+
+START_TEST(test_root) {
+  ck_assert_int_eq(option_root("SysfsRoot", "/", err, sizeof err), 0);
+  ck_assert_int_eq(option_root("SysfsRoot", "/nonexistent", err, sizeof err),
+                   -1);
+  ck_assert_str_eq(err,
+                   "SysfsRoot \"/nonexistent\": No such file or directory");
+  char path[] = "/tmp/test_options_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert_int_eq(option_root("RuntimeRoot", path, err, sizeof err), -1);
+  unlink(path);
+  ck_assert_ptr_nonnull(strstr(err, "is not a directory"));
+  ck_assert_ptr_nonnull(strstr(err, path));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("report");
@@ -179,6 +232,10 @@ int main(void) {
   tcase_add_loop_test(tc, test_report_top_out_of_range, 0,
                       (int)ARRAY_SIZE(bad_top));
   tcase_add_test(tc, test_report_words);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("numbers");
+  tcase_add_loop_test(tc, test_integer, 0, (int)ARRAY_SIZE(integers));
+  tcase_add_test(tc, test_root);
   suite_add_tcase(s, tc);
   tc = tcase_create("names");
   tcase_add_test(tc, test_names_in_any_case);

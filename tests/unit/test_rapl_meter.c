@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fake_sysfs.h"
+#include "file_read.h"
 #include "rapl_meter.h"
 #include "testutil.h"
 
@@ -282,9 +283,11 @@ START_TEST(test_unreadable_counter_at_open) {
   fake_mkdirs(PKG0 "/energy_uj");
   struct rapl_meter *m = NULL;
   char why[512] = "";
-  ck_assert_int_eq(rapl_meter_open(fake_root, &m, why, sizeof(why)), -EISDIR);
+  ck_assert_int_eq(rapl_meter_open(fake_root, &m, why, sizeof(why)),
+                   FILE_NOT_REGULAR);
   ck_assert_ptr_null(m);
   ck_assert_ptr_nonnull(strstr(why, energy_path(PKG0)));
+  ck_assert_ptr_nonnull(strstr(why, "not a regular file"));
 
   fake_remove(PKG0 "/energy_uj");
   fake_symlink("nowhere", PKG0 "/energy_uj"); /* dangling */
