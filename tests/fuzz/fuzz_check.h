@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* What every fuzz target shares: the libFuzzer entry point's declaration,
+ * a check that aborts (so libFuzzer and the replay driver both report it
+ * as a crash with the input), and checks on the texts a parser hands back.
+ *
+ * Checks for promises that a defect of issue 14 still breaks are compiled
+ * in only with their macro (all off by default, so the targets run clean on
+ * today's code; turn one on with CFLAGS=-DFUZZ_CHECK_... when its fix lands):
+ *   FUZZ_CHECK_MESSAGES       D2: no control bytes in error messages
+ *   FUZZ_CHECK_YAML_UTF8      D5: YAML written from a model loads back even
+ *                             when the model's strings are not valid UTF-8
+ *   FUZZ_CHECK_PATTERNS       D1: cpu_architectures patterns with many
+ *                             repetition operators are fed to regcomp
+ *   FUZZ_CHECK_DISTINCT_INSTANCES  D4: no two workload names share a series
+ *                             instance */
+#ifndef KEPLER_FUZZ_CHECK_H
+#define KEPLER_FUZZ_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* abort, not assert: the check must stay with NDEBUG too. */
+#define FUZZ_REQUIRE(cond, what)                                               \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: promise broken: %s (%s)\n", __FILE__, __LINE__,  \
+              what, #cond);                                                    \
+      abort();                                                                 \
+    }                                                                          \
+  } while (0)
+
+/* The input as a NUL-terminated string (malloc'ed), for parsers that take
+ * one; NULL when out of memory. */
+static inline char *fuzz_strndup(const uint8_t *data, size_t size) {
+  char *s = malloc(size + 1);
+  if (s) {
+    memcpy(s, data, size);
+    s[size] = '\0';
+  }
+  return s;
+}
+
+/* An error message fits its buffer, says something, and (with
+ * FUZZ_CHECK_MESSAGES, D2) holds no control byte that could forge a log
+ * line. */
+static inline void fuzz_check_message(const char *err, size_t errlen) {
+  size_t n = strnlen(err, errlen);
+  FUZZ_REQUIRE(n < errlen, "error message NUL-terminated within its buffer");
+  FUZZ_REQUIRE(n > 0, "a failure says why");
+#ifdef FUZZ_CHECK_MESSAGES
+  for (size_t i = 0; i < n; i++)
+    FUZZ_REQUIRE((unsigned char)err[i] >= 0x20 && err[i] != 0x7f,
+                 "no control byte in an error message (D2)");
+#endif
+}
+
+/* Whether s[0..n) is valid UTF-8 (no overlong forms, no surrogates, nothing
+ * above U+10FFFF): what a YAML reader accepts. */
+static inline bool fuzz_valid_utf8(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t more;
+    uint32_t cp, min;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      more = 1, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      more = 2, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      more = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (n - i <= more)
+      return false;
+    for (size_t k = 1; k <= more; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += more + 1;
+  }
+  return true;
+}
+
+#endif
