@@ -1,7 +1,9 @@
 #!/bin/sh
 # make fuzz: build the libFuzzer targets with clang, the plugin's sources
 # they exercise instrumented for coverage and ASan+UBSan like the targets.
-# Usage: build.sh FUZZ_DIR FUZZ_CC "CPPFLAGS" "LIBS" "SOURCES" TARGET...
+# Usage: [FUZZ_CFLAGS=...] build.sh FUZZ_DIR FUZZ_CC "CPPFLAGS" "LIBS" "SOURCES" TARGET...
+# FUZZ_CFLAGS reaches the targets only (e.g. -DFUZZ_CHECK_MESSAGES), which
+# are compiled every time.
 set -eu
 dir=$1 cc=$2 cppflags=$3 libs=$4 sources=$5
 shift 5
@@ -24,6 +26,6 @@ ar rcs "$dir/libfuzzcore.a" $objs
 for t in "$@"; do
   echo "  CCLD(fuzz) fuzz_$t"
   # shellcheck disable=SC2086
-  $cc $cflags -fsanitize=fuzzer $cppflags "$(dirname "$0")/fuzz_$t.c" \
+  $cc $cflags ${FUZZ_CFLAGS:-} -fsanitize=fuzzer $cppflags "$(dirname "$0")/fuzz_$t.c" \
     "$dir/libfuzzcore.a" $libs -o "$dir/fuzz_$t"
 done

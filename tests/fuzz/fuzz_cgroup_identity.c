@@ -39,6 +39,7 @@ static void check_identity(int r, const struct workload_id *w) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_take_log();
   if (size < 1)
     return 0;
   char *text = fuzz_strndup(data + 1, size - 1);

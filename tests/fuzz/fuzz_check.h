@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* abort, not assert: the check must stay with NDEBUG too. */
@@ -58,6 +60,24 @@ static inline void fuzz_check_message(const char *err, size_t errlen) {
     FUZZ_REQUIRE((unsigned char)err[i] >= 0x20 && err[i] != 0x7f,
                  "no control byte in an error message (D2)");
 #endif
+}
+
+/* The core's log lines go here instead of stderr: quiet, and (with
+ * FUZZ_CHECK_MESSAGES, D2) held to the same rule as error messages. */
+static inline void fuzz_log_line(int level, const char *message) {
+  (void)level;
+#ifdef FUZZ_CHECK_MESSAGES
+  for (const char *c = message; *c; c++)
+    FUZZ_REQUIRE((unsigned char)*c >= 0x20 && *c != 0x7f,
+                 "no control byte in a log line (D2)");
+#else
+  (void)message;
+#endif
+}
+
+/* Call at the start of every input (cheap): installs fuzz_log_line. */
+static inline void fuzz_take_log(void) {
+  kepler_log_set(fuzz_log_line);
 }
 
 /* Whether s[0..n) is valid UTF-8 (no overlong forms, no surrogates, nothing

@@ -13,6 +13,7 @@
 #define SENTINEL (-12345.0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_take_log();
   if (size < 1)
     return 0;
   size_t nrows = 1 + data[0] % MAX_ROWS;

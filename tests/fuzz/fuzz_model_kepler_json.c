@@ -8,6 +8,7 @@
 #include "model_kepler_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_take_log();
   static const char *const trainers[] = {
       "SGDRegressorTrainer_0",        "LinearRegressionTrainer",
       "LogarithmicRegressionTrainer", "ExponentialRegressionTrainer",

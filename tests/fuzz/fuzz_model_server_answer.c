@@ -9,6 +9,7 @@
 #include "model_server_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_take_log();
   if (size < 1)
     return 0;
   enum model_output output = data[0] & 1 ? MODEL_DYN_POWER : MODEL_ABS_POWER;

@@ -45,6 +45,7 @@ static bool many_repetitions(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_take_log();
   if (many_repetitions(data, size))
     return 0;
   struct power_model *const untouched = (struct power_model *)&untouched;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "fuzz_check.h"
-#include "log.h"
 #include "runtime_names.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -61,17 +60,6 @@ static void remove_root(void) {
     fprintf(stderr, "could not remove %s\n", root);
 }
 
-static void check_log_line(int level, const char *message) {
-  (void)level;
-#ifdef FUZZ_CHECK_MESSAGES
-  for (const char *c = message; *c; c++)
-    FUZZ_REQUIRE((unsigned char)*c >= 0x20 && *c != 0x7f,
-                 "no control byte in a log line (D2)");
-#else
-  (void)message;
-#endif
-}
-
 static int set_up(void) {
   snprintf(root, sizeof(root), "/tmp/kepler_fuzz_names_XXXXXX");
   if (!mkdtemp(root))
@@ -82,7 +70,7 @@ static int set_up(void) {
     snprintf(dir, sizeof(dir), "%s%s", root, records[i].dir);
     make_dirs(dir);
   }
-  kepler_log_set(check_log_line);
+  fuzz_take_log();
   return 0;
 }
 
