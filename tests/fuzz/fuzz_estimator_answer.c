@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool present[COMPONENT_MAX];
   double watts[COMPONENT_MAX * MAX_ROWS];
   double core_ratio = SENTINEL;
-  memset(present, 0xa5, sizeof(present));
+  /* A pattern of valid bools (UBSan's bool check rejects other bytes). */
+  for (int c = 0; c < COMPONENT_MAX; c++)
+    present[c] = c % 2 == 0;
   for (size_t i = 0; i < COMPONENT_MAX * MAX_ROWS; i++)
     watts[i] = SENTINEL;
   bool present_before[COMPONENT_MAX];
