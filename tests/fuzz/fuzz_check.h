@@ -8,7 +8,9 @@
  * today's code; turn one on with CFLAGS=-DFUZZ_CHECK_... when its fix lands):
  *   FUZZ_CHECK_MESSAGES       D2: no control bytes in error messages
  *   FUZZ_CHECK_YAML_UTF8      D5: YAML written from a model loads back even
- *                             when the model's strings are not valid UTF-8
+ *                             when the model's strings hold bytes >= 0x80
+ *                             that are not valid UTF-8 or not characters
+ *                             YAML allows unescaped (U+0080, ...)
  *   FUZZ_CHECK_PATTERNS       D1: cpu_architectures patterns with many
  *                             repetition operators are fed to regcomp
  *   FUZZ_CHECK_DISTINCT_INSTANCES  D4: no two workload names share a series
@@ -80,9 +82,19 @@ static inline void fuzz_take_log(void) {
   kepler_log_set(fuzz_log_line);
 }
 
+/* Whether YAML 1.1 allows code point cp unescaped in a stream: tab, line
+ * breaks, printable ASCII, NEL, and everything from U+00A0 but surrogates
+ * and U+FFFE, U+FFFF. */
+static inline bool fuzz_yaml_printable(uint32_t cp) {
+  return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0x7e) ||
+         cp == 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) ||
+         (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
 /* Whether s[0..n) is valid UTF-8 (no overlong forms, no surrogates, nothing
- * above U+10FFFF): what a YAML reader accepts. */
-static inline bool fuzz_valid_utf8(const unsigned char *s, size_t n) {
+ * above U+10FFFF) whose characters >= U+0080 are all printable to YAML:
+ * what libyaml accepts of the bytes a writer copies through. */
+static inline bool fuzz_yaml_text(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
@@ -107,7 +119,7 @@ static inline bool fuzz_valid_utf8(const unsigned char *s, size_t n) {
         return false;
       cp = (cp << 6) | (s[i + k] & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (cp < min || cp > 0x10ffff || !fuzz_yaml_printable(cp))
       return false;
     i += more + 1;
   }

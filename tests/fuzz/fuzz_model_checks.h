@@ -77,8 +77,9 @@ static inline void fuzz_check_yaml_round_trip(const struct power_model *m,
   if (model_load_buffer(text, len, "written", &back, err, sizeof(err)) != 0) {
     fuzz_check_message(err, sizeof(err));
 #ifndef FUZZ_CHECK_YAML_UTF8
-    /* D5: the writer copies bytes >= 0x80 raw; libyaml refuses the text. */
-    if (!fuzz_valid_utf8((const unsigned char *)text, len)) {
+    /* D5: the writer copies bytes >= 0x80 raw; libyaml refuses the text
+     * when they are not UTF-8 or not characters YAML allows (U+0080). */
+    if (!fuzz_yaml_text((const unsigned char *)text, len)) {
       free(text);
       return;
     }
