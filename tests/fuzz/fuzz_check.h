@@ -11,6 +11,8 @@
  *                             when the model's strings hold bytes >= 0x80
  *                             that are not valid UTF-8 or not characters
  *                             YAML allows unescaped (U+0080, ...)
+ *   FUZZ_CHECK_YAML_EMPTY_NAME  D5 too: YAML written from a model named ""
+ *                             loads back (today `name: ""` is refused)
  *   FUZZ_CHECK_PATTERNS       D1: cpu_architectures patterns with many
  *                             repetition operators are fed to regcomp
  *   FUZZ_CHECK_DISTINCT_INSTANCES  D4: no two workload names share a series
