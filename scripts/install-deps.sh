@@ -5,10 +5,10 @@ set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
   libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
   collectd-dev libyajl2 python3 libcap2-bin valgrind libcurl4-openssl-dev
-  python3-sklearn openssl clang-format
+  python3-sklearn openssl clang-format libclang-rt-14-dev
   linux-perf python3-numpy libprotobuf-c1 libmicrohttpd12
   graphite-carbon influxdb prometheus"
-# linux-perf: make bench; python3-numpy: make accuracy; libprotobuf-c1 and
+# libclang-rt-14-dev: libFuzzer for clang 14 (make fuzz); linux-perf: make bench; python3-numpy: make accuracy; libprotobuf-c1 and
 # libmicrohttpd12: collectd-core's write_prometheus (only Suggested); the three databases:
 # the end-to-end writer test, which starts its own instances on 127.0.0.1.
 missing=""

@@ -5,6 +5,7 @@
 #   1b. the end-to-end tests again beside a load generator (two CPU burners
 #      and 100 fork + exec per second), as on a user's busy CI machine;
 #   2. the unit tests again under ASan + UBSan (--enable-sanitizers);
+#   2b. every fuzz target for 60 s (make fuzz, docs/fuzzing.md);
 #   3. the unit tests under valgrind (make check-valgrind);
 #   4. make distcheck (the release tarball builds and passes make check).
 # Prints each step's automake summary and one closing line
@@ -80,6 +81,17 @@ fi
 
 step "unit tests under ASan + UBSan"
 build_and_check "$src/build-asan" --enable-sanitizers
+
+step "fuzz targets, 60 s each (make fuzz)"
+# Each target that ran its time without a crash counts as one test.
+fuzz_log=$(mktemp)
+make -C "$src/build" fuzz FUZZ_SECONDS=60 >"$fuzz_log" 2>&1
+fuzz_status=$?
+grep -E '^fuzz_[a-z_]+ +executions' "$fuzz_log" | sort -u
+fuzz_ok=$(grep -E '^fuzz_[a-z_]+ +executions .* crashes 0$' "$fuzz_log" | sort -u | wc -l)
+passed=$((passed + fuzz_ok))
+[ "$fuzz_status" -eq 0 ] || { tail -30 "$fuzz_log"; failed=$((failed + 1)); }
+rm -f "$fuzz_log"
 
 step "unit tests under valgrind"
 # Each unit test binary clean under memcheck counts as one test.
