@@ -2,7 +2,7 @@
 # make fuzz: build the libFuzzer targets with clang, the plugin's sources
 # they exercise instrumented for coverage and ASan+UBSan like the targets.
 # Usage: [FUZZ_CFLAGS=...] build.sh FUZZ_DIR FUZZ_CC "CPPFLAGS" "LIBS" "SOURCES" TARGET...
-# FUZZ_CFLAGS reaches the targets only (e.g. -DFUZZ_CHECK_MESSAGES), which
+# FUZZ_CFLAGS reaches the targets only (e.g. -DFUZZ_CHECK_YAML_EMPTY_NAME), which
 # are compiled every time.
 set -eu
 dir=$1 cc=$2 cppflags=$3 libs=$4 sources=$5

@@ -4,7 +4,7 @@
  * containers.json. The first byte picks the runtime's file, the rest is
  * its content, written under a private root in /tmp. Checks: a documented
  * return value, *out cleared on every failure, every name NUL-terminated
- * within its array, and (FUZZ_CHECK_MESSAGES, D2) no control byte in the
+ * within its array, and (D2) no control byte in the
  * log lines about a broken file. */
 #include <errno.h>
 #include <fcntl.h>
