@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* One interval of the pipeline, sample -> identify -> estimate -> attribute,
  * producing a report the collectd glue (or a CLI) turns into values. No
  * collectd headers. */
