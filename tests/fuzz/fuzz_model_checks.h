@@ -107,4 +107,33 @@ static inline void fuzz_check_yaml_round_trip(const struct power_model *m,
   model_free(back);
 }
 
+/* After a loader ran (rc its return): on failure *out still holds the
+ * untouched sentinel and err says why; on success a model. Whether one was
+ * loaded. */
+static inline bool fuzz_check_load(int rc, const struct power_model *m,
+                                   const struct power_model *untouched,
+                                   const char *err, size_t errlen) {
+  if (rc != 0) {
+    FUZZ_REQUIRE(m == untouched, "*out untouched on failure");
+    fuzz_check_message(err, errlen);
+    return false;
+  }
+  FUZZ_REQUIRE(m != untouched && m != NULL, "a model on success");
+  return true;
+}
+
+/* A model from a file loader, not yet bound to a machine: bound to
+ * fuzz_machine (or said why not), its predictions and its YAML round trip
+ * checked; then freed. */
+static inline void fuzz_check_file_model(struct power_model *m) {
+  char err[256];
+  struct machine_spec spec = fuzz_machine();
+  bool bound = model_bind_machine(m, &spec, err, sizeof(err)) == 0;
+  if (!bound)
+    fuzz_check_message(err, sizeof(err));
+  fuzz_check_predictions(m);
+  fuzz_check_yaml_round_trip(m, bound);
+  model_free(m);
+}
+
 #endif

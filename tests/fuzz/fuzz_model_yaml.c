@@ -10,19 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct power_model *const untouched = (struct power_model *)&untouched;
   struct power_model *m = untouched;
   char err[256];
-  if (model_load_buffer((const char *)data, size, "fuzz", &m, err,
-                        sizeof(err)) != 0) {
-    FUZZ_REQUIRE(m == untouched, "*out untouched on failure");
-    fuzz_check_message(err, sizeof(err));
-    return 0;
-  }
-  FUZZ_REQUIRE(m != untouched && m != NULL, "a model on success");
-  struct machine_spec spec = fuzz_machine();
-  bool bound = model_bind_machine(m, &spec, err, sizeof(err)) == 0;
-  if (!bound)
-    fuzz_check_message(err, sizeof(err));
-  fuzz_check_predictions(m);
-  fuzz_check_yaml_round_trip(m, bound);
-  model_free(m);
+  int rc =
+      model_load_buffer((const char *)data, size, "fuzz", &m, err, sizeof(err));
+  if (fuzz_check_load(rc, m, untouched, err, sizeof(err)))
+    fuzz_check_file_model(m);
   return 0;
 }
