@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array_grow.h"
 #include "kepler.skel.h"
 #include "log.h"
+#include "mono_clock.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -55,12 +57,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
    * as an error, so these are details. */
   kepler_log(KLOG_INFO, "kepler: %s", buf);
   return n;
-}
-
-static uint64_t monotonic_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool has_capability(const struct __user_cap_data_struct data[2],
@@ -360,18 +356,12 @@ static int load(struct bpf_sampler *s, const struct sampler_options *opt,
 }
 
 /* Room for at least need records. */
+/* Room for need records (the iterator's chunks, the ring's records). */
 static int reserve_records(struct bpf_sampler *s, size_t need) {
-  if (need <= s->records_cap)
-    return 0;
-  size_t cap = s->records_cap ? s->records_cap : 1024;
-  while (cap < need)
-    cap *= 2;
-  struct task_record *p = realloc(s->records, cap * sizeof(*p));
-  if (!p)
-    return -ENOMEM;
-  s->records = p;
-  s->records_cap = cap;
-  return 0;
+  return array_grow((void **)&s->records, &s->records_cap, need,
+                    sizeof(*s->records))
+             ? -ENOMEM
+             : 0;
 }
 
 static int on_exit_record(void *ctx, void *data, size_t size) {
@@ -414,7 +404,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
   int rc = load(s, opt, vmlinux, err, errlen);
   btf__free(vmlinux);
   if (rc == 0)
-    s->skel->bss->started_ns = monotonic_ns();
+    s->skel->bss->started_ns = mono_clock_ns();
   if (rc || attach_all(s, err, errlen)) {
     sampler_close(s);
     return -1;
@@ -428,7 +418,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
     return -1;
   }
   describe_hooks(s, opt->software_counters);
-  s->last_before_ns = monotonic_ns();
+  s->last_before_ns = mono_clock_ns();
   *out = s;
   return 0;
 }
@@ -488,7 +478,7 @@ int sampler_read(struct bpf_sampler *s, const struct task_record **records,
    * A clock read after them would, if this thread is preempted in between
    * (a busy host), stretch this interval and shrink the next, which then
    * shows more CPU time per second than the machine has. */
-  uint64_t before_ns = monotonic_ns();
+  uint64_t before_ns = mono_clock_ns();
   node->full_walk = s->skel->bss->full_walk;
   int rc = walk_tasks(s);
   if (rc)
@@ -500,7 +490,7 @@ int sampler_read(struct bpf_sampler *s, const struct task_record **records,
     return rc;
   s->skel->bss->full_walk = false;
   s->carry = false;
-  uint64_t after_ns = monotonic_ns();
+  uint64_t after_ns = mono_clock_ns();
   node->mono_ns = before_ns + (after_ns - before_ns) / 2;
   node->window_ns = after_ns - s->last_before_ns;
   s->last_before_ns = before_ns;
