@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """collectd-kepler benchmarks: what the plugin costs, against the floor and
 against the alternative a collectd user has today. Run by `make bench` (as
 root); prints one table and writes it as markdown.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Attach the empty sched_switch program (floor.bpf.c) and hold it until
  * stdin closes. Prints the program id once attached, for bpftool. */
 #include <bpf/bpf.h>

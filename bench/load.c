@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Processes for the benchmarks.
  *
  *   kepler-bench-load sleepers N PERIOD_MS

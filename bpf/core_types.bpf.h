@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The few kernel types kepler.bpf.c touches, as CO-RE definitions.
  *
  * Why not a generated vmlinux.h: it is megabytes, ties the build to the build

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* In-kernel accounting for collectd-kepler, on the kernel's own numbers.
  *
  * The kernel already keeps every task's CPU time exactly: se.sum_exec_runtime

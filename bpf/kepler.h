@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Structures shared by kepler.bpf.c and its user side (plugin/bpf_sampler.c).
  * Keep this header free of kernel and libc includes: the BPF side includes it
  * after its own CO-RE definitions, user space after <stdint.h>-based typedefs

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Train the general estimator sidecar's tree model on SPECpower_ssj2008
 results and write it as a JSON archive (no pickle) for estimator/kepler-estimator.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Fit the embedded default power model to SPECpower_ssj2008 results and
 write models/default.yaml and models/ACCURACY.md.
 

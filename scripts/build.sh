@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Configure (once) and build collectd-kepler in DIR (default: build/).
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Build collectd-kepler and run the real collectd in the foreground with the
 # plugin on its embedded default model. Every interval prints node,
 # per-container and per-process power. Ctrl-C stops it.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Install what collectd-kepler needs to build, run and test, from Debian's
 # packages. Does nothing when everything is already there.
 set -eu

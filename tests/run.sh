@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The whole test suite, from a fresh Debian 12 machine (as root):
 #   1. build, unit tests (check) and end-to-end tests against the real
 #      collectd daemon with real eBPF and real cgroups (make check);

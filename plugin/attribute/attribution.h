@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Attribution of node power to processes. No collectd headers.
  * Conservation is the contract: the parts sum to the node. */
 #ifndef KEPLER_ATTRIBUTION_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* kepler-model: the plugin's power models from the command line. predict
  * runs a model on given feature rates with the plugin's node semantics,
  * check validates a model file, convert prints one as our YAML. It shares

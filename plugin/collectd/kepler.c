@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* collectd glue of collectd-kepler: config -> init -> read -> shutdown.
  * Everything else lives in the core (core/pipeline.h), which includes no
  * collectd header; this file only maps options in and values out. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Series names that pass unchanged through every collectd writer: graphite
  * splits on '.', collectd identifiers on '/' and the first '-', Prometheus
  * accepts [a-zA-Z0-9_] in names. No collectd headers. */

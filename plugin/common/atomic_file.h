@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Replacing a file so that a reader sees the old one or the whole new one,
  * never a part, even after a crash. No collectd headers. */
 #ifndef KEPLER_ATOMIC_FILE_H

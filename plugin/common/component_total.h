@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The node's total from per-component watts, one rule for the plugin and
  * the CLI: the platform when present (it holds everything), else the CPU
  * (package, or core + uncore when there is no package) plus DRAM. */

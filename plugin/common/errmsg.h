@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The error convention of the core: a function that fails writes one line
  * into the caller's err buffer (errlen bytes) and returns -1. */
 #ifndef KEPLER_ERRMSG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Building JSON with json-c, shared by every writer of JSON in the core. */
 #ifndef KEPLER_JSON_BUILD_H
 #define KEPLER_JSON_BUILD_H

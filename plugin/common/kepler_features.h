@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The per-second usage features a power model can consume, named as Kepler
  * names them so Kepler model files load unchanged. */
 #ifndef KEPLER_FEATURES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Logging for the core: the collectd glue routes it to plugin_log, the CLI
  * and unit tests to stderr. Levels follow syslog, as collectd's do. */
 #ifndef KEPLER_LOG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Shared by the open-addressing tables (proc_table, workload_set): linear
  * probing with backward-shift deletion, so lookups need no tombstones. */
 #ifndef KEPLER_OPEN_ADDRESSING_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Client of Kepler's general estimator sidecar (kepler.md 4).
  *
  * The exchange runs on a non-blocking socket under one CLOCK_MONOTONIC

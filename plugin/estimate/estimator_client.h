@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Client of Kepler's general estimator sidecar (kepler.md 4): one JSON
  * request per connection over a unix stream socket, one JSON answer, with a
  * deadline on the whole exchange and every answer validated before use. No

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The host's hardware from /proc/cpuinfo, /proc/meminfo and sysfs, and
  * field-by-field overrides (machine_set). */
 #include "machine.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* What a Linux host can see of its own hardware, the inputs of
  * machine-dependent models (the embedded default) and of Kepler's
  * categorical variables. No collectd headers. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The machine spec the way Kepler's model server describes machines
  * (kepler-model-server train/profiler/node_type_index.py, the spec its
  * node_type_index.json files hold):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* This host's machine spec as Kepler's model server describes machines: the
  * "machine_spec" of a model server request and of a weight file this host
  * writes, so that a model server can match a file trained here to

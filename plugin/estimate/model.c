@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Power models: the equations of each component type, binding to a machine
  * and Kepler's node semantics (idle, dynamic, fix-ups). The formats, which
  * build on this and not the reverse: model_yaml.c, model_kepler_json.c,

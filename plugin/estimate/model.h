@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Node power models: per component, watts from per-second usage features.
  * This header is the core's view of a model; it includes no collectd header. */
 #ifndef KEPLER_MODEL_H

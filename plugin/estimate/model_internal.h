@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The power model's representation, shared by its parts: model.c (the
  * equations, binding, accessors), model_yaml.c (our YAML), model_yaml_write.c
  * (YAML output) and model_kepler_json.c (Kepler weight JSON). Not for use

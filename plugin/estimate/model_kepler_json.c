@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Kepler's weight JSON (kepler-model-db files, a model server's answer with
  * "weight": true), read unchanged into a struct power_model:
  *

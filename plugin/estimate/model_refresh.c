@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The model server refresher: one thread that fetches, validates, caches
  * and publishes; the read path only swaps a pointer under a mutex.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Weights from a Kepler model server, refreshed in the background: fetched
  * at start and every refresh_s, validated, cached on disk (so a restart
  * without the server still has them) and handed to the read path only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Client of Kepler's model server (kepler.md 5): the request body, one
  * POST through libcurl, and loading the answer into a bound, checked model.
  *

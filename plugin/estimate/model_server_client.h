@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Client of Kepler's model server (kepler.md 5): POST <url>/model with
  * weight: true for the features this host measures and its machine spec;
  * the answer is a Kepler weight JSON (plus model_name, mae, machine_spec),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Our YAML model format (models/README.md) into a struct power_model.
  *
  * The loader reads the whole text with libyaml's document API and then walks

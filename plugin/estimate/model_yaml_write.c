@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* model_write_yaml: any model, from either format, as our YAML. Numbers are
  * printed with %.17g, which strtod reads back to the same double, so the
  * output predicts exactly what the model does. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Node power where no meter gives it: Kepler's general estimator sidecar
  * when one is configured and answers, the local model otherwise (and for
  * any interval the sidecar misses). One WARNING per sidecar outage, a

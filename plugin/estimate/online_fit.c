@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Online linear node-power weights (online_fit.h).
  *
  * Model, per component: P = b + sum_i w_i * z_i with z_i = x_i / s_i, which

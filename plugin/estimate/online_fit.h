@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Linear node-power weights fitted online where a meter exists: per
  * component, recursive least squares with exponential forgetting over the
  * features this host measures, from (node features, measured power) pairs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Workload identity from cgroup paths: plain string code over bounded spans,
  * so a path is never copied or modified while it is being classified.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Which workloads a process belongs to, from its cgroup path(s): container,
  * Kubernetes pod, systemd service, user session, libvirt VM.
  * Pure string logic (cgroup_identify_*) plus the small I/O helper that

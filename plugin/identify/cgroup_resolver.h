@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The workload of a process, from its cgroup v2 id (as the BPF side sees it)
  * with /proc/PID/cgroup for what v2 cannot tell (cgroup v1 and hybrid
  * containers). Cached by cgroup id; no tree walks. No collectd headers. */

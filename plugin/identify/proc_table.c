@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "proc_table.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Per-process state kept between samples: the last cumulative counters (to
  * turn the kernel's cumulative counters into per-interval rates), identity,
  * and the energy each process has been charged. No collectd headers. */

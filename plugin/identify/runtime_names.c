@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Container and pod names from the runtimes' own files. Where each runtime
  * keeps them (default roots; rootless runtimes keep theirs in the user's
  * home and are not looked up):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Human names of a container (its own, and its Kubernetes pod's) from the
  * files its runtime leaves on disk, with no runtime API call: docker's
  * config.v2.json, the OCI spec in a containerd or cri-o bundle, podman's

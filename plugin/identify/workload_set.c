@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "workload_set.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Interned workload identities: every process of a cgroup points at one
  * shared struct workload_id (which carries a 512-byte path) instead of a
  * copy, so per-process memory does not grow with path length. Unreferenced

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The ACPI power meter (hwmon driver "power_meter-acpi"): whole-platform
  * power, found by scanning every <sysfs_root>/class/hwmon/hwmon*. No
  * collectd headers. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "idle_fit.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Idle power of one component from (utilization, measured power) pairs:
  * the intercept at zero utilization of a line fitted online with
  * exponential forgetting, once the samples span enough utilization to

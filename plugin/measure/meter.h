@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* One reading of a node power meter, per component, shared by the RAPL
  * (powercap) and ACPI power meter readers. No collectd headers. */
 #ifndef KEPLER_METER_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Node power measured: RAPL components, platform power from the ACPI power
  * meter or from a value another collectd plugin reads, idle power per
  * component fitted online. The measure step of sample -> identify ->

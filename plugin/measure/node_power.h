@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The node's power per component for one interval, from a model or from a
  * meter, and the node total without double counting nested domains. No
  * collectd headers; no model either (a meter's reading is one too): a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* RAPL energy counters through the powercap sysfs class
  * (<sysfs_root>/class/powercap/intel-rapl:*), every package and sub-zone.
  * No collectd headers. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* User side of bpf/kepler.bpf.c: load and attach the programs, open the
  * per-CPU hardware counters, and read what every process added since the
  * last read. No collectd headers: shared by the plugin and the tests. */

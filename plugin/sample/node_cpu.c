@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "node_cpu.h"
 
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Node CPU utilization from /proc/stat, the kernel's own idle accounting.
  * No collectd headers. */
 #ifndef KEPLER_NODE_CPU_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* burner: a CPU burner for the end-to-end tests.
  *
  *   burner [SECONDS]

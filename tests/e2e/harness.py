@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Shared helpers for the collectd-kepler end-to-end tests.
 
 Runs the real collectd daemon (`COLLECTD -f -C conf`) with the built plugin

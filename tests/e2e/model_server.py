@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """A test model server speaking Kepler's model server API (kepler.md 5), with
 fault modes for the end-to-end tests. Python 3 standard library only.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of bounded cardinality with the real daemon: 5000
 concurrent processes, the default TopProcesses 20. Per interval at most 25
 process series are dispatched (20 and `other`), and they still sum to the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of per-process CPU time under contention, against the
 kernel's own accounting, with the real daemon.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The embedded default model: reproducible from the SPECpower CSV, within
 its accuracy target, and evaluated by the C implementation (kepler-model, the
 same core as the plugin) exactly as the fitting script evaluates it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end tests of Kepler's four deployment scenarios (kepler.md 4, 5)
 and of online training, with the real daemon, the real estimator sidecar
 (estimator/kepler-estimator) and a model server speaking Kepler's API

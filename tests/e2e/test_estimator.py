@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of the general estimator sidecar, estimator/kepler-estimator.
 
 Trains the tree model with the real estimator/train_estimator.py into a temp

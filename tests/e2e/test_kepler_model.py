@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of the kepler-model command (KEPLER_MODEL_CLI).
 
 Every Kepler weight file under $KEPLER_SHARED_DATA/kepler-model-db is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end tests of node power meters with the real daemon.
 
 This machine has no RAPL and no ACPI power meter, so the tests lay out a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of ModelFile with the real daemon: a good file is used
 for node power; a bad one is reported once as FILE:LINE and the embedded
 model keeps the plugin running.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test: the kepler plugin where BPF cannot be used, made real.
 
 - NoCapabilities: collectd runs under `capsh --drop=cap_bpf,cap_perfmon,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of options users change, with the real daemon:
 MaxProcesses (deprecated: one warning, the value ignored, more processes
 than it tracked), IdlePower "node" (idle power stays at node level),

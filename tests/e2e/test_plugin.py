@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of the kepler plugin in the real collectd daemon.
 
 One collectd (Interval 1, IdlePower split, csv writer) is shared by all test

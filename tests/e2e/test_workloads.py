@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of the workload levels with the real daemon, real cgroups
 and CPU burners inside them. The test creates, under a cgroup v2 directory
 of its own, one cgroup of each shape a host has:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of series names through collectd's real writers into
 real databases, all started by the test on 127.0.0.1: write_graphite into
 Graphite's carbon-cache (whisper files), write_influxdb_udp into InfluxDB,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # make fuzz: build the libFuzzer targets with clang, the plugin's sources
 # they exercise instrumented for coverage and ASan+UBSan like the targets.
 # Usage: [FUZZ_CFLAGS=...] build.sh FUZZ_DIR FUZZ_CC "CPPFLAGS" "LIBS" "SOURCES" TARGET...

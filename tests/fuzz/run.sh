@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # make fuzz: run each libFuzzer target for FUZZ_SECONDS on its seed corpus
 # and dictionary, new corpus entries and crash inputs going to the build
 # directory (never the source tree), and print per target what it did.

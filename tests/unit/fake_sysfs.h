@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* What the meter tests share: real file trees shaped like sysfs in a temp
  * dir, and a capture of kepler_log to count warnings. Include after
  * defining _GNU_SOURCE (nftw). */

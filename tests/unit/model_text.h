@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* A model printed as YAML (model_write_yaml), for the model tests; the
  * caller frees the text. */
 #ifndef KEPLER_MODEL_TEXT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* A scripted estimator sidecar for the unit tests: a thread serving one
  * connection on a real unix socket as a struct server says (accept or not,
  * how to read the request, what to answer, in how many pieces, whether to

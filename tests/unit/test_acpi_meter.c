@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* acpi_meter: hwmon devices laid out as real files in a temp dir. */
 #define _GNU_SOURCE
 #include <check.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/attribution.c: node power from a model (absolute,
  * idle, dynamic, and the node total without nested domains counted twice)
  * and its attribution to processes by each component's usage metric. The

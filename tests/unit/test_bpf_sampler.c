@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* bpf_sampler with real eBPF: child processes burn known amounts of CPU and
  * the records' sums are held to the kernel's own numbers.
  *

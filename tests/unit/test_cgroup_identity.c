@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for cgroup_identity.c: real-world cgroup paths of every runtime
  * and cgroup driver, /proc/PID/cgroup texts of v1, v2 and hybrid hosts, and
  * reading a /proc-like directory. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* estimator_client: the request and answer as JSON (checked with json-c
  * here), and whole exchanges over real unix sockets with a scripted server
  * thread (sidecar_server.h): correct answers, silence, garbage, bad values,

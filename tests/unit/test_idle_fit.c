@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* idle_fit: idle power from synthetic (utilization, watts) series. */
 #include <check.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* machine: the host's hardware from cpuinfo, meminfo and sysfs files laid
  * out in a temp dir, and machine_set's overrides. */
 #include <check.h>

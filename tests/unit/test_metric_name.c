@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/metric_name.c: series names made of [A-Za-z0-9_]
  * only, truncated safely, and process instances that keep the pid whole. */
 #include "metric_name.h"

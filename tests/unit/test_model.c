@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/model.c: the YAML model format and predictions. */
 #include "model.h"
 #include "model_kepler_json.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/model_kepler_json.c: Kepler's weight files from the
  * shared reference data load unchanged and predict what Kepler's equations
  * give, computed here from the numbers json-c reads in this file. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/model_server_client.c and plugin/model_refresh.c:
  * the request body, loading answers (Kepler's model-db files as a server
  * would send them), the fetch against a scripted HTTP responder on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* node_cpu: utilization from /proc/stat files laid out in a temp dir. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* node_estimator: node power from the estimator sidecar, served for real
  * by sidecar_server.h's thread, or from the local model; one WARNING per
  * outage, a NOTICE on recovery, the health check at open, Kepler's node

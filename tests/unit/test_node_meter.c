@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/node_meter.c: which meters are opened, how their
  * components combine (ACPI or a collectd value give the platform, replacing
  * RAPL's psys), how a dropped interval is held and when the model takes

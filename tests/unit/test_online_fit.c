@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* online_fit: RLS node-power weights from synthetic (features, watts) pairs
  * with a known linear truth, checked against the truth, against weighted
  * least squares solved from scratch here, and through the written Kepler

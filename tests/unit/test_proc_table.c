@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/proc_table.c: the kernel's delta records (several per
  * process, one final record at its exit) added up per process and turned
  * into per-second rates, the exit lifecycle and full walks, and the hash

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* rapl_meter: powercap zones laid out as real files in a temp dir. */
 #define _GNU_SOURCE
 #include <check.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* runtime_names: the runtimes' record files laid out under a temp root as
  * each runtime lays them out, valid, missing, garbage, oversized and of the
  * wrong JSON types. */

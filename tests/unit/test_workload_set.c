@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plugin/workload_set.c: one shared copy per identity, stable
  * while marked, swept when unmarked, correct across growth and the
  * backward-shift deletions of a sweep. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* What every unit test file shares: a size macro, a tolerance assertion and
  * the check runner. */
 #ifndef KEPLER_TESTUTIL_H
