@@ -177,11 +177,12 @@ static int report_processes(struct kepler_core *k, size_t n,
     const struct proc_entry *e = k->active[i];
     struct process_report *p = &k->reported[i];
     char unused[UNIT_NAME_LEN]; /* the container level writes no name */
+    enum workload_bucket bucket;
     p->pid = e->key.tgid;
     memcpy(p->comm, e->comm, sizeof(e->comm));
     p->comm[sizeof(p->comm) - 1] = '\0';
-    p->container_id =
-        workload_name(LEVEL_CONTAINER, e->workload, unused, sizeof(unused));
+    p->container_id = workload_name(LEVEL_CONTAINER, e->workload, unused,
+                                    sizeof(unused), &bucket);
     p->cgroup_path = e->workload->cgroup_path;
     memcpy(p->rate, e->rate, sizeof(p->rate));
     p->power_dynamic_w = e->power_dynamic_w;

@@ -20,6 +20,7 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -40,20 +41,33 @@ VM = "e2e-vm"
 LXC = "e2e-ct"
 
 
-def fnv1a32(s):
-    h = 2166136261
+def fnv1a64(s):
+    h = 14695981039346656037
     for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h
 
 
-def instance(name):
+def clean(s):
+    return s != "" and all(c.isascii() and (c.isalnum() or c == "_") for c in s)
+
+
+def instance(name, level="container"):
     """The naming rule of metric_workload_instance, written out again."""
-    if name and all(c.isascii() and (c.isalnum() or c == "_") for c in name) and len(name) < 128:
-        return name
-    clean = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name.encode(
-        "utf-8").decode("latin-1")) or "_"
-    return clean[:128 - 10] + "_%08x" % fnv1a32(name)
+    short = name
+    if level == "service":
+        short = name[:-len(".service")] if name.endswith(".service") and len(name) > 8 else None
+    elif level == "pod":
+        uid = re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", name)
+        short = name.replace("-", "") if uid else None
+    if (short is not None and clean(short) and len(short) < 128
+            and not re.search(r"_[0-9a-f]{16}$", short)
+            and short not in ("system", "kernel", "other")):
+        return short
+    readable = short if short else name
+    sanitized = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_"
+                        for c in readable.encode("utf-8").decode("latin-1")) or "_"
+    return sanitized[:128 - 18] + "_%016x" % fnv1a64(name)
 
 
 class Workloads:
@@ -138,7 +152,7 @@ class Shapes(Workloads, unittest.TestCase):
             "kepler_container-%s" % instance(LXC): "lxc",
             "kepler_pod-%s" % POD_UID.replace("-", ""): "pod_systemd",
             "kepler_pod-%s" % POD2_UID.replace("-", ""): "pod_cgroupfs",
-            "kepler_service-%s" % instance(SERVICE[:-len(".service")]): "service",
+            "kepler_service-%s" % instance(SERVICE, "service"): "service",
             "kepler_vm-%s" % instance(VM): "vm",
         }
         for d in want:
