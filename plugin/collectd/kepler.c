@@ -23,6 +23,7 @@ static struct {
   struct kepler_options opt;
   char *model_file;
   char *sysfs_root;
+  char *proc_root;
   char *runtime_root;
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   char *model_source;
@@ -375,6 +376,7 @@ static const struct config_option {
     {"PowerMeter", .parse = config_power_meter},
     {"PlatformMeter", .string = &kepler.platform_meter},
     {"SysfsRoot", .string = &kepler.sysfs_root, .root = true},
+    {"ProcRoot", .string = &kepler.proc_root, .root = true},
     {"ContainerInstance", .parse = config_container_instance},
     {"RuntimeRoot", .string = &kepler.runtime_root, .root = true},
     {"UsageMetric", .parse = config_usage_metric},
@@ -447,6 +449,8 @@ static int kepler_init(void) {
   if (!kepler.report_containers)
     kepler.opt.report[LEVEL_CONTAINER].mode = REPORT_NONE;
   kepler.opt.power.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
+  if (kepler.proc_root)
+    kepler.opt.proc_root = kepler.proc_root;
   if (kepler.runtime_root)
     kepler.opt.runtime_root = kepler.runtime_root;
   kepler.opt.power.external_platform = kepler.platform_meter != NULL;
@@ -786,6 +790,7 @@ static int kepler_shutdown(void) {
   instances_cap = 0;
   sfree(kepler.model_file);
   sfree(kepler.sysfs_root);
+  sfree(kepler.proc_root);
   sfree(kepler.runtime_root);
   sfree(kepler.platform_meter);
   sfree(kepler.model_source);

@@ -112,7 +112,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     return -1;
   }
   k->procs = proc_table_new();
-  k->resolver = cgroup_resolver_new("/proc");
+  k->resolver = cgroup_resolver_new(opt->proc_root);
   k->identities = k->levels.identities = workload_set_new();
   int rc =
       runtime_names_worker_start(k->opt.runtime_root, &k->levels.names_worker);

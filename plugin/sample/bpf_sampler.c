@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "array_grow.h"
+#include "bpf_peer.h"
 #include "kepler.skel.h"
 #include "log.h"
 #include "mono_clock.h"
@@ -387,6 +388,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
     return -1;
   }
   libbpf_set_print(libbpf_print);
+  bpf_peer_warn(opt->proc_root);
 
   struct bpf_sampler *s = calloc(1, sizeof(*s));
   int ncpus = libbpf_num_possible_cpus();

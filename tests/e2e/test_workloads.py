@@ -72,6 +72,8 @@ def instance(name, level="container"):
 
 class Workloads:
     config = ""
+    # The names of the service, VM and LXC container the class runs.
+    service, vm, lxc = SERVICE, VM, LXC
 
     @classmethod
     def prepare(cls):
@@ -101,10 +103,11 @@ class Workloads:
                                 "kubepods-burstable-pod%s.slice" % pod_sd,
                                 "cri-containerd-%s.scope" % CT1),
             "pod_cgroupfs": tree("kubepods", "pod%s" % POD2_UID, CT2),
-            "service": tree("system.slice", SERVICE),
-            "vm": tree("machine.slice", "machine-qemu\\x2d7\\x2d%s.scope" % VM.replace("-", "\\x2d"),
+            "service": tree("system.slice", cls.service),
+            "vm": tree("machine.slice",
+                       "machine-qemu\\x2d7\\x2d%s.scope" % cls.vm.replace("-", "\\x2d"),
                        "libvirt", "vcpu0"),
-            "lxc": tree("lxc.payload.%s" % LXC),
+            "lxc": tree("lxc.payload.%s" % cls.lxc),
         }
         cls.procs = {}
         for shape, cg in cls.cgroups.items():
@@ -223,6 +226,47 @@ class NamedContainers(Workloads, unittest.TestCase):
         self.assertNotIn("kepler_container-%s" % CT1, self.cd.series_dirs())
         print("d: containerd bundle annotations name %s; %s" % (named, "the other keeps its id"),
               flush=True)
+
+
+class BucketNames(Workloads, unittest.TestCase):
+    """Workloads named like the buckets (issue 16, D4): a service
+    system.service, a VM named system, an LXC container named kernel. Each
+    is its own series beside the bucket of the same name, holds its burner's
+    power, and every level still sums to the node."""
+    config = "  TopProcesses 0"
+    service, vm, lxc = "system.service", "system", "kernel"
+
+    def test_e_named_like_buckets_stay_apart(self):
+        mine = {
+            "kepler_service-%s" % instance(self.service, "service"): "service",
+            "kepler_vm-%s" % instance(self.vm, "vm"): "vm",
+            "kepler_container-%s" % instance(self.lxc): "lxc",
+        }
+        buckets = ("kepler_service-system", "kepler_vm-system", "kepler_container-kernel")
+        for d in list(mine) + list(buckets):
+            self.cd.wait_rows(d, "power-total", 3, after=self.t0 + 1)
+        self.assertFalse(set(mine) & set(buckets), mine)
+        seen = []
+        for d, shape in mine.items():
+            # The workload's power is its one burner's, at each timestamp.
+            pid = self.procs[shape].pid
+            proc = dict(self.cd.series_text("kepler_process-%s_%d" % (
+                h.sanitize_comm("kb_" + shape[:10]), pid), "power-total"))
+            rows = dict(self.cd.series_text(d, "power-total"))
+            joined = [e for e in rows if e in proc and float(e) > self.t0 + 1]
+            self.assertTrue(joined, "%s: %s; process %s" % (d, rows, proc))
+            for e in joined:
+                self.assertAlmostEqual(rows[e][0], proc[e][0], delta=1e-5 + 1e-6 * proc[e][0],
+                                       msg="%s at %s" % (d, e))
+            seen.append("%s = its burner at %d timestamps" % (d, len(joined)))
+        worst = self.assert_levels_sum_to_node()
+        # Two values with one identifier and time: collectd keeps the first
+        # and logs the second as too old.
+        self.cd.stop()
+        self.assertNotIn("value too old", self.cd.log_text().lower())
+        print("e: %s; levels vs node worst %s; no value dropped" % (
+            "; ".join(seen), ", ".join("%s %.5f %%" % (l, 100 * w) for l, w in worst.items())),
+            flush=True)
 
 
 if __name__ == "__main__":
