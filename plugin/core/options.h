@@ -21,7 +21,7 @@ struct kepler_options {
   /* Testing only: software perf events stand in for hardware counters. */
   bool software_counters;
   enum hook_choice page_cache, softirq;
-  double interval_s;        /* the read interval: sizes the exit ring buffer */
+  double interval_s; /* the read interval: sizes the exit ring buffer */
   /* "/proc": the host's /proc (machine facts, node CPU times, processes'
    * cgroups), elsewhere in a container that mounts it there */
   const char *proc_root;
