@@ -235,7 +235,7 @@ class Aggregator(unittest.TestCase):
         self.assertEqual(len(hooks), 1, hooks)
         for option, loaded_as in OPTIONAL_HOOKS.items():
             lines = [(sev, m) for sev, m in entries
-                     if m.startswith("kepler plugin: optional hook %s not loaded (" % option)]
+                     if m.startswith("kepler: optional hook %s not loaded (" % option)]
             print("d: %s: %s" % (option, lines or hooks[0]), flush=True)
             if loaded_as in hooks[0]:
                 self.assertEqual(lines, [])
