@@ -45,20 +45,40 @@ const char *workload_name(enum report_level level, const struct workload_id *w,
   return *bucket == BUCKET_KERNEL ? "kernel" : "system";
 }
 
+/* A process's member at the command level: its command name; kernel
+ * threads (whose names carry per-CPU and per-work suffixes) in `kernel`. */
+static const char *command_name(const struct proc_entry *e, char *buf,
+                                size_t len, enum workload_bucket *bucket) {
+  if (e->workload->kind == WORKLOAD_KERNEL) {
+    *bucket = BUCKET_KERNEL;
+    return "kernel";
+  }
+  snprintf(buf, len, "%.*s", (int)sizeof(e->comm), e->comm);
+  if (!buf[0]) {
+    *bucket = BUCKET_SYSTEM;
+    return "system";
+  }
+  *bucket = BUCKET_NONE;
+  return buf;
+}
+
 static struct workload_power *workload_for(struct workload_levels *levels,
                                            enum report_level level,
-                                           const struct workload_id *w) {
+                                           const struct proc_entry *e) {
+  const struct workload_id *w = e->workload;
   char buf[UNIT_NAME_LEN];
   enum workload_bucket bucket;
-  const char *name = workload_name(level, w, buf, sizeof(buf), &bucket);
+  const char *name = level == LEVEL_COMMAND
+                         ? command_name(e, buf, sizeof(buf), &bucket)
+                         : workload_name(level, w, buf, sizeof(buf), &bucket);
   bool created;
   struct workload_power *slot =
       workload_table_get(&levels->table, level, bucket, name, &created);
   if (!slot || !created)
     return slot;
   slot->workload = *w;
-  if (bucket != BUCKET_NONE)
-    slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
+  if (bucket != BUCKET_NONE || level == LEVEL_COMMAND)
+    slot->workload.cgroup_path[0] = '\0'; /* no single cgroup */
   else if (level == LEVEL_CONTAINER && levels->names_worker) {
     /* Once per container: its names do not change while it runs. An id
      * that cannot be a file name (-EINVAL) has no names to find. */
@@ -127,7 +147,7 @@ int workload_levels_aggregate(struct workload_levels *levels,
     for (int l = LEVEL_CONTAINER; l < LEVEL_MAX; l++) {
       if (levels->report[l].mode == REPORT_NONE)
         continue;
-      struct workload_power *w = workload_for(levels, l, e->workload);
+      struct workload_power *w = workload_for(levels, l, e);
       if (!w)
         return -1;
       if (w->generation != gen) {

@@ -43,11 +43,17 @@ static struct {
             .split_idle = true,
             .report =
                 {
-                    [LEVEL_PROCESS] = {REPORT_TOP, 20, 0},
+                    /* Per-pid series are asked for (TopProcesses N):
+                     * rrdtool keeps a file per series forever, and a host
+                     * starts new pids all the time. The command level is
+                     * the stable view. */
+                    [LEVEL_PROCESS] = {REPORT_NONE, 0, 0},
                     [LEVEL_CONTAINER] = {REPORT_ALL, 0, 0},
                     [LEVEL_POD] = {REPORT_ALL, 0, 0},
                     [LEVEL_SERVICE] = {REPORT_ALL, 0, 0},
                     [LEVEL_VM] = {REPORT_ALL, 0, 0},
+                    /* rrdtool's files: one per series, never deleted */
+                    [LEVEL_COMMAND] = {REPORT_TOP, 5, 0},
                 },
             .hw_counters = true,
             .proc_root = "/proc",
@@ -136,8 +142,8 @@ static int config_top_processes(oconfig_item_t *ci) {
 /* Report "pod" "top" 10 | "above" 0.5 | "all" | "none" */
 static int config_report(oconfig_item_t *ci) {
   const char *usage = "Report takes a level (process, container, pod, "
-                      "service, vm) and \"all\", \"none\", \"top\" N or "
-                      "\"above\" W";
+                      "service, vm, command) and \"all\", \"none\", \"top\" "
+                      "N or \"above\" W";
   int nv = ci->values_num;
   if (nv < 2 || nv > 3 || ci->values[0].type != OCONFIG_TYPE_STRING ||
       ci->values[1].type != OCONFIG_TYPE_STRING) {

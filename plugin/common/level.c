@@ -6,7 +6,7 @@
 static const char *const level_names[LEVEL_MAX] = {
     [LEVEL_PROCESS] = "process", [LEVEL_CONTAINER] = "container",
     [LEVEL_POD] = "pod",         [LEVEL_SERVICE] = "service",
-    [LEVEL_VM] = "vm",
+    [LEVEL_VM] = "vm",           [LEVEL_COMMAND] = "command",
 };
 
 const char *level_name(enum report_level l) {

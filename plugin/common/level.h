@@ -15,9 +15,13 @@ enum report_level {
   LEVEL_POD,
   LEVEL_SERVICE,
   LEVEL_VM,
+  /* The processes of one command name (comm), as collectd's processes
+   * plugin groups them: the same series across pids and restarts. */
+  LEVEL_COMMAND,
   LEVEL_MAX,
 };
-/* "process", "container", "pod", "service", "vm"; -1 from the name. */
+/* "process", "container", "pod", "service", "vm", "command"; -1 from the
+ * name. */
 const char *level_name(enum report_level l);
 int level_by_name(const char *name);
 

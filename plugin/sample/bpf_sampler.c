@@ -79,8 +79,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
  * line. The hook is named by the option that turns it off. */
 static void optional_hook_missing(const char *hook, const char *reason,
                                   const char *missing) {
-  kepler_log(KLOG_INFO, "kepler: optional hook %s not loaded (%s); %s",
-             hook, reason, missing);
+  kepler_log(KLOG_INFO, "kepler: optional hook %s not loaded (%s); %s", hook,
+             reason, missing);
 }
 
 #define PAGE_CACHE_MISSING "bpf_page_cache_hit is not reported"

@@ -130,7 +130,7 @@ class Aggregator(unittest.TestCase):
                 "  </Server>",
             ]
         cls.node = cls.daemon(h.Collectd(
-            kepler_config="  PageCache true\n  SoftIRQ true", name="node",
+            kepler_config="  PageCache true\n  SoftIRQ true\n  TopProcesses 5", name="node",
             extra_plugins=("network",),
             extra_config="\n".join(["LoadPlugin network", "<Plugin network>"] + servers
                                    + ["</Plugin>"])))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """End-to-end test of bounded cardinality with the real daemon: 5000
-concurrent processes, the default TopProcesses 20. Per interval at most 25
+concurrent processes, TopProcesses 20. Per interval at most 25
 process series are dispatched (20 and `other`), and they still sum to the
 node, with the processes beyond the top in `other`.
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
@@ -33,7 +33,7 @@ class Cardinality(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         load = load_binary()
-        cls.cd = h.start_daemon(cls, kepler_config="", name="cardinality")
+        cls.cd = h.start_daemon(cls, kepler_config="  TopProcesses 20", name="cardinality")
         cls.cd.wait_started()
         cls.load = subprocess.Popen([load, "sleepers", str(PROCESSES), str(PERIOD_MS)],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

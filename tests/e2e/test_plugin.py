@@ -340,6 +340,7 @@ class PluginTest(unittest.TestCase):
             "kepler_pod": {"power", "joules"},
             "kepler_service": {"power", "joules"},
             "kepler_vm": {"power", "joules"},
+            "kepler_command": {"power", "joules"},
             "kepler_process": {"power", "joules", "usage"},
             "load": {"load"},
         }
@@ -357,7 +358,7 @@ class PluginTest(unittest.TestCase):
                 # LXC container another test may have running).
                 self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel|other|[A-Za-z0-9_]+_[0-9a-f]{16})$",
                                  "bad container instance %r" % d)
-            elif plugin in ("kepler_pod", "kepler_service", "kepler_vm"):
+            elif plugin in ("kepler_pod", "kepler_service", "kepler_vm", "kepler_command"):
                 self.assertRegex(pinst, r"^[A-Za-z0-9_]+$", "bad workload instance %r" % d)
             else:
                 self.assertRegex(pinst, r"^[A-Za-z0-9_]+_[0-9]+$", "bad process instance %r" % d)

@@ -31,7 +31,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-LEVELS = ("container", "pod", "service", "vm")
+LEVELS = ("container", "pod", "service", "vm", "command")
 POD_UID = "1f2e3d4c-5b6a-7980-1a2b-%012x" % int.from_bytes(os.urandom(6), "big")
 POD2_UID = "9a8b7c6d-5e4f-3a2b-1c0d-%012x" % int.from_bytes(os.urandom(6), "big")
 CT1 = os.urandom(32).hex()

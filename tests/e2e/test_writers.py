@@ -89,7 +89,7 @@ class Writers(unittest.TestCase):
             '  Port "%d"' % cls.prom_exporter,
             "</Plugin>",
         ])
-        cls.cd = h.start_daemon(cls, kepler_config="  TopProcesses 0", name="writers",
+        cls.cd = h.start_daemon(cls, kepler_config='  TopProcesses 0\n  Report "command" "all"', name="writers",
                                 extra_plugins=("write_graphite", "write_influxdb_udp",
                                                "write_prometheus"),
                                 extra_config=extra)
@@ -264,7 +264,7 @@ class Writers(unittest.TestCase):
             for labels in res["data"]:
                 name = labels["__name__"]
                 for plugin in ("kepler_node", "kepler_process", "kepler_container",
-                               "kepler_pod", "kepler_service", "kepler_vm"):
+                               "kepler_pod", "kepler_service", "kepler_vm", "kepler_command"):
                     if name.startswith("collectd_%s_" % plugin):
                         typ = name[len("collectd_%s_" % plugin):]
                         if typ.endswith("_total"):

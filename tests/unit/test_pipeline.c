@@ -32,7 +32,13 @@ static const char model_yaml[] = "name: one-cpu-linear\n"
 
 /* pids no host has (above PID_MAX_LIMIT): the resolver finds no cgroup and
  * puts them in `system`. */
-enum { PID_A = 5000001, PID_B = 5000002, PID_K = 5000003 };
+enum {
+  PID_A = 5000001,
+  PID_B = 5000002,
+  PID_K = 5000003,
+  PID_A2 = 5000004,
+  PID_A3 = 5000005,
+};
 
 static char model_path[64];
 static struct kepler_options opt;
@@ -62,6 +68,7 @@ static void setup(void) {
               [LEVEL_POD] = {REPORT_NONE, 0, 0},
               [LEVEL_SERVICE] = {REPORT_ALL, 0, 0},
               [LEVEL_VM] = {REPORT_NONE, 0, 0},
+              [LEVEL_COMMAND] = {REPORT_NONE, 0, 0},
           },
       .interval_s = 1,
       .proc_root = "/proc",
@@ -231,6 +238,68 @@ START_TEST(test_workloads_top) {
 END_TEST
 
 /* A's final record: it counts in the interval it exited in, then leaves. */
+/* The command level's members and the node, in W. */
+static double command_level_w(void) {
+  double sum = 0;
+  for (size_t i = 0; i < report.nworkloads; i++)
+    if (report.workloads[i]->level == LEVEL_COMMAND)
+      sum += report.workloads[i]->power_dynamic_w +
+             report.workloads[i]->power_idle_w;
+  return sum;
+}
+
+/* The command level: the processes of one command name are one member,
+ * which stays the same member when its pids change (a restart); kernel
+ * threads are the `kernel` bucket; the level sums to the node. Records
+ * carry the CPU time since a process's last one. */
+START_TEST(test_command_level) {
+  opt.report[LEVEL_COMMAND] = (struct report_policy){REPORT_ALL, 0, 0};
+  open_core();
+  fake_sampler_add(PID_A, 1, 0, 0, "a");
+  fake_sampler_add(PID_A2, 4, 0, 0, "a");
+  fake_sampler_add(PID_B, 2, 0, 0, "b");
+  fake_sampler_add(PID_K, 3, 0, RECORD_KTHREAD, "kworker/0:1");
+  ck_assert_int_eq(kepler_core_sample(core, &report), 1);
+  fake_sampler_advance(1);
+  fake_sampler_add(PID_A, 1, 250000000, 0, "a");
+  fake_sampler_add(PID_A2, 4, 250000000, 0, "a");
+  fake_sampler_add(PID_B, 2, 500000000, 0, "b");
+  ck_assert_int_eq(kepler_core_sample(core, &report), 0);
+  const struct workload_power *a = workload(LEVEL_COMMAND, "a");
+  ck_assert_ptr_nonnull(a);
+  ck_assert_int_eq(a->bucket, BUCKET_NONE);
+  ck_assert_uint_eq(a->nprocs, 2);
+  ck_assert_close(a->power_dynamic_w, 10); /* 0.5 CPU-s of 20 W */
+  ck_assert_close(workload(LEVEL_COMMAND, "b")->power_dynamic_w, 10);
+  const struct workload_power *k = workload(LEVEL_COMMAND, "kernel");
+  ck_assert_ptr_nonnull(k);
+  ck_assert_int_eq(k->bucket, BUCKET_KERNEL);
+  ck_assert_close(command_level_w(), report.node.total);
+  double energy = a->energy_j;
+  ck_assert_close(energy, a->power_dynamic_w + a->power_idle_w);
+  /* Both exit; A3 starts: the same member "a", its energy going on. */
+  fake_sampler_advance(1);
+  fake_sampler_add(PID_A, 1, 250000000, RECORD_EXITED, "a");
+  fake_sampler_add(PID_A2, 4, 0, RECORD_EXITED, "a");
+  fake_sampler_add(PID_A3, 5, 250000000, 0, "a");
+  ck_assert_int_eq(kepler_core_sample(core, &report), 0);
+  a = workload(LEVEL_COMMAND, "a");
+  ck_assert_uint_eq(a->nprocs, 3);
+  ck_assert_close(a->power_dynamic_w, 10);
+  ck_assert_close(command_level_w(), report.node.total);
+  energy += a->power_dynamic_w + a->power_idle_w;
+  ck_assert_close(a->energy_j, energy);
+  fake_sampler_advance(1);
+  fake_sampler_add(PID_A3, 5, 250000000, 0, "a");
+  ck_assert_int_eq(kepler_core_sample(core, &report), 0);
+  a = workload(LEVEL_COMMAND, "a");
+  ck_assert_uint_eq(a->nprocs, 1);
+  ck_assert_close(a->power_dynamic_w, 5);
+  ck_assert_close(command_level_w(), report.node.total);
+  ck_assert_close(a->energy_j, energy + a->power_dynamic_w + a->power_idle_w);
+}
+END_TEST
+
 START_TEST(test_exit) {
   one_interval();
   fake_sampler_advance(1);
@@ -296,6 +365,7 @@ int main(void) {
   tcase_add_test(tc, test_top_process_and_other);
   tcase_add_test(tc, test_workloads_above);
   tcase_add_test(tc, test_workloads_top);
+  tcase_add_test(tc, test_command_level);
   tcase_add_test(tc, test_exit);
   tcase_add_test(tc, test_read_failure);
   tcase_add_test(tc, test_no_time_passed);
