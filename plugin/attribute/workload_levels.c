@@ -154,11 +154,14 @@ int workload_levels_aggregate(struct workload_levels *levels,
         w->generation = gen;
         w->nprocs = 0;
         w->power_dynamic_w = w->power_idle_w = 0;
+        memset(w->rate, 0, sizeof(w->rate));
       }
       w->nprocs++;
       if (e->active) {
         w->power_dynamic_w += e->power_dynamic_w;
         w->power_idle_w += e->power_idle_w;
+        for (int f = 0; f < FEATURE_MAX; f++)
+          w->rate[f] += e->rate[f];
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cgroup_identity.h"
+#include "kepler_features.h"
 #include "level.h"
 #include "runtime_names.h"
 
@@ -40,6 +41,9 @@ struct workload_power {
   struct container_names names;
   size_t nprocs; /* tracked processes in it */
   double power_dynamic_w, power_idle_w;
+  /* Its processes' features, per second (the command level reports
+   * them, as the process level does). */
+  double rate[FEATURE_MAX];
   double energy_j; /* cumulative while it has processes */
   uint32_t generation;
 };

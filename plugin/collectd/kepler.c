@@ -732,6 +732,11 @@ static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
     }
     submit_part(plugin, instance, w->power_dynamic_w, w->power_idle_w,
                 w->energy_j, t, meta);
+    if (w->level == LEVEL_COMMAND)
+      for (int f = 0; f < FEATURE_MAX; f++)
+        if (r->available[f])
+          submit(plugin, instance, "usage", feature_name(f), gauge(w->rate[f]),
+                 t, meta);
     meta_data_destroy(meta);
   }
   for (int l = LEVEL_CONTAINER; l < LEVEL_MAX; l++)

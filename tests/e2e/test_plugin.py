@@ -340,7 +340,7 @@ class PluginTest(unittest.TestCase):
             "kepler_pod": {"power", "joules"},
             "kepler_service": {"power", "joules"},
             "kepler_vm": {"power", "joules"},
-            "kepler_command": {"power", "joules"},
+            "kepler_command": {"power", "joules", "usage"},
             "kepler_process": {"power", "joules", "usage"},
             "load": {"load"},
         }

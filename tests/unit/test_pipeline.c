@@ -269,7 +269,8 @@ START_TEST(test_command_level) {
   ck_assert_ptr_nonnull(a);
   ck_assert_int_eq(a->bucket, BUCKET_NONE);
   ck_assert_uint_eq(a->nprocs, 2);
-  ck_assert_close(a->power_dynamic_w, 10); /* 0.5 CPU-s of 20 W */
+  ck_assert_close(a->power_dynamic_w, 10);            /* 0.5 CPU-s of 20 W */
+  ck_assert_close(a->rate[FEATURE_CPU_TIME_MS], 500); /* its usage */
   ck_assert_close(workload(LEVEL_COMMAND, "b")->power_dynamic_w, 10);
   const struct workload_power *k = workload(LEVEL_COMMAND, "kernel");
   ck_assert_ptr_nonnull(k);
