@@ -167,6 +167,14 @@ def rel_err(a, b):
 _burner_cache = {}
 
 
+def load_binary():
+    """The built load generator (bench/kepler-bench-load), or skip."""
+    path = os.environ.get("KEPLER_LOAD")
+    if not path or not os.access(path, os.X_OK):
+        raise unittest.SkipTest("KEPLER_LOAD is not set to the built kepler-bench-load")
+    return path
+
+
 def burner_binary(tmpdir):
     """Path of the burner executable (see module docstring)."""
     env = os.environ.get("KEPLER_BURNER")

@@ -22,17 +22,10 @@ PERIOD_MS = 4000  # each wakes every 4 s: about 1250 run in each interval
 LIMIT = 25
 
 
-def load_binary():
-    path = os.environ.get("KEPLER_LOAD")
-    if not path or not os.access(path, os.X_OK):
-        raise unittest.SkipTest("KEPLER_LOAD is not set to the built kepler-bench-load")
-    return path
-
-
 class Cardinality(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        load = load_binary()
+        load = h.load_binary()
         cls.cd = h.start_daemon(cls, kepler_config="  TopProcesses 20", name="cardinality")
         cls.cd.wait_started()
         cls.load = subprocess.Popen([load, "sleepers", str(PROCESSES), str(PERIOD_MS)],

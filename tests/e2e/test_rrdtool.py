@@ -24,13 +24,6 @@ LIMIT_BYTES = 20 * 1000 * 1000
 MAX_FILES = 130  # 20 MB of collectd's default 148 kB files
 
 
-def load_binary():
-    path = os.environ.get("KEPLER_LOAD")
-    if not path or not os.access(path, os.X_OK):
-        raise unittest.SkipTest("KEPLER_LOAD is not set to the built kepler-bench-load")
-    return path
-
-
 class RrdtoolDefaults(unittest.TestCase):
     def rrd_files(self):
         files = []
@@ -39,7 +32,7 @@ class RrdtoolDefaults(unittest.TestCase):
         return files
 
     def test_files_bounded(self):
-        load = load_binary()
+        load = h.load_binary()
         if not os.path.exists(os.path.join(os.path.dirname(h.plugin_path()), "rrdtool.so")) \
                 and not os.path.exists("/usr/lib/collectd/rrdtool.so"):
             self.skipTest("collectd's rrdtool plugin is not installed")
