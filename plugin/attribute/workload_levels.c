@@ -13,7 +13,7 @@
 #include "proc_table.h"
 
 const char *workload_name(enum report_level level, const struct workload_id *w,
-                          char *buf, size_t len) {
+                          char *buf, size_t len, enum workload_bucket *bucket) {
   const char *name = "";
   switch (level) {
   case LEVEL_CONTAINER:
@@ -37,23 +37,27 @@ const char *workload_name(enum report_level level, const struct workload_id *w,
   default:
     break;
   }
-  if (*name)
+  if (*name) {
+    *bucket = BUCKET_NONE;
     return name;
-  return w->kind == WORKLOAD_KERNEL ? "kernel" : "system";
+  }
+  *bucket = w->kind == WORKLOAD_KERNEL ? BUCKET_KERNEL : BUCKET_SYSTEM;
+  return *bucket == BUCKET_KERNEL ? "kernel" : "system";
 }
 
 static struct workload_power *workload_for(struct workload_levels *levels,
                                            enum report_level level,
                                            const struct workload_id *w) {
   char buf[UNIT_NAME_LEN];
-  const char *name = workload_name(level, w, buf, sizeof(buf));
+  enum workload_bucket bucket;
+  const char *name = workload_name(level, w, buf, sizeof(buf), &bucket);
   bool created;
   struct workload_power *slot =
-      workload_table_get(&levels->table, level, name, &created);
+      workload_table_get(&levels->table, level, bucket, name, &created);
   if (!slot || !created)
     return slot;
   slot->workload = *w;
-  if (strcmp(name, "system") == 0 || strcmp(name, "kernel") == 0)
+  if (bucket != BUCKET_NONE)
     slot->workload.cgroup_path[0] = '\0'; /* a bucket has no single cgroup */
   else if (level == LEVEL_CONTAINER && levels->names_worker) {
     /* Once per container: its names do not change while it runs. An id

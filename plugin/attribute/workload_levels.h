@@ -51,10 +51,11 @@ struct workload_levels_report {
 };
 
 /* A process's member name at a workload level: its container id, pod UID,
- * service (or login session, "session-<id>", written into buf) or VM, else
- * "system" or "kernel" (a kernel thread). */
+ * service (or login session, "session-<id>", written into buf) or VM
+ * (*bucket = BUCKET_NONE), else "system" or "kernel" (a kernel thread),
+ * with *bucket saying which. */
 const char *workload_name(enum report_level level, const struct workload_id *w,
-                          char *buf, size_t len);
+                          char *buf, size_t len, enum workload_bucket *bucket);
 
 /* Every reported level = the sum of the processes' power (attributed this
  * interval); a new container's names are asked of the names worker, and

@@ -7,20 +7,24 @@
 
 #include "array_grow.h"
 
-static int cmp_workload(enum report_level level, const char *name,
-                        const struct workload_power *w) {
+static int cmp_workload(enum report_level level, enum workload_bucket bucket,
+                        const char *name, const struct workload_power *w) {
   if (level != w->level)
     return level < w->level ? -1 : 1;
+  if (bucket != w->bucket)
+    return bucket < w->bucket ? -1 : 1;
   return strcmp(name, w->name);
 }
 
-/* The index of `name` at `level` in t, or where it would be inserted. */
+/* The index of (bucket, name) at `level` in t, or where it would be
+ * inserted. */
 static size_t bisect(const struct workload_table *t, enum report_level level,
-                     const char *name, bool *found) {
+                     enum workload_bucket bucket, const char *name,
+                     bool *found) {
   size_t lo = 0, hi = t->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = cmp_workload(level, name, &t->v[mid]);
+    int c = cmp_workload(level, bucket, name, &t->v[mid]);
     if (c == 0) {
       *found = true;
       return mid;
@@ -38,16 +42,17 @@ struct workload_power *workload_table_find(struct workload_table *t,
                                            enum report_level level,
                                            const char *name) {
   bool found;
-  size_t i = bisect(t, level, name, &found);
+  size_t i = bisect(t, level, BUCKET_NONE, name, &found);
   return found ? &t->v[i] : NULL;
 }
 
 struct workload_power *workload_table_get(struct workload_table *t,
                                           enum report_level level,
+                                          enum workload_bucket bucket,
                                           const char *name, bool *created) {
   *created = false;
   bool found;
-  size_t lo = bisect(t, level, name, &found);
+  size_t lo = bisect(t, level, bucket, name, &found);
   if (found)
     return &t->v[lo];
   /* Each array by its own capacity: with one capacity for both, a failed
@@ -61,6 +66,7 @@ struct workload_power *workload_table_get(struct workload_table *t,
   t->n++;
   memset(slot, 0, sizeof(*slot));
   slot->level = level;
+  slot->bucket = bucket;
   snprintf(slot->name, sizeof(slot->name), "%s", name);
   *created = true;
   return slot;

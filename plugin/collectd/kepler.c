@@ -7,9 +7,11 @@
 #include "core/daemon/utils_cache.h"
 #include "core/utils/common/common.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 
+#include "array_grow.h"
 #include "log.h"
 #include "metric_name.h"
 #include "options.h"
@@ -21,6 +23,7 @@ static struct {
   struct kepler_options opt;
   char *model_file;
   char *sysfs_root;
+  char *proc_root;
   char *runtime_root;
   char *platform_meter; /* a collectd identifier, host/plugin-inst/type-inst */
   char *model_source;
@@ -373,6 +376,7 @@ static const struct config_option {
     {"PowerMeter", .parse = config_power_meter},
     {"PlatformMeter", .string = &kepler.platform_meter},
     {"SysfsRoot", .string = &kepler.sysfs_root, .root = true},
+    {"ProcRoot", .string = &kepler.proc_root, .root = true},
     {"ContainerInstance", .parse = config_container_instance},
     {"RuntimeRoot", .string = &kepler.runtime_root, .root = true},
     {"UsageMetric", .parse = config_usage_metric},
@@ -445,6 +449,8 @@ static int kepler_init(void) {
   if (!kepler.report_containers)
     kepler.opt.report[LEVEL_CONTAINER].mode = REPORT_NONE;
   kepler.opt.power.sysfs_root = kepler.sysfs_root ? kepler.sysfs_root : "/sys";
+  if (kepler.proc_root)
+    kepler.opt.proc_root = kepler.proc_root;
   if (kepler.runtime_root)
     kepler.opt.runtime_root = kepler.runtime_root;
   kepler.opt.power.external_platform = kepler.platform_meter != NULL;
@@ -581,9 +587,6 @@ static void submit_other(const struct kepler_report *r, enum report_level l,
   meta_data_destroy(meta);
 }
 
-/* The series instance of a workload. A pod's UID loses its dashes (32 hex
- * digits, still unique); a service its ".service"; anything else outside
- * [A-Za-z0-9_] gets a hash (metric_workload_instance). */
 /* ContainerInstance "name": the runtime's name ("<namespace>/<pod>/<name>"
  * in Kubernetes, unique on a host), where its files give one. */
 static void container_display_name(const struct workload_power *w, char *out,
@@ -595,36 +598,112 @@ static void container_display_name(const struct workload_power *w, char *out,
     snprintf(out, len, "%s", cn->name);
 }
 
-static void workload_series_instance(const struct workload_power *w, char *out,
-                                     size_t len) {
-  char name[UNIT_NAME_LEN];
-  if (w->level == LEVEL_CONTAINER && kepler.container_names &&
-      w->names.name[0]) {
-    char display[CONTAINER_NAME_LEN + POD_NAME_LEN + POD_NAMESPACE_LEN + 2];
-    container_display_name(w, display, sizeof(display));
-    metric_workload_instance(out, len, display);
-    return;
+/* Whether s could be a container's id (64 hex digits): a container whose
+ * name is one keeps its id, so that it cannot take the series of a
+ * container reported by that id. */
+static bool looks_like_container_id(const char *s) {
+  size_t n = strspn(s, "0123456789abcdef");
+  return n == 64 && s[n] == '\0';
+}
+
+/* The series instance of a workload by its runtime name (ContainerInstance
+ * "name"): false when it has none, or one that could be a container's id
+ * (64 hex digits: it keeps its id). */
+static bool container_name_instance(const struct workload_power *w, char *out,
+                                    size_t len) {
+  if (w->level != LEVEL_CONTAINER || !kepler.container_names ||
+      !w->names.name[0])
+    return false;
+  char display[CONTAINER_NAME_LEN + POD_NAME_LEN + POD_NAMESPACE_LEN + 2];
+  container_display_name(w, display, sizeof(display));
+  if (looks_like_container_id(display))
+    return false;
+  metric_workload_instance(out, len, w->level, display);
+  return true;
+}
+
+/* One workload's series instance, for series_instances. */
+struct series_instance {
+  enum report_level level;
+  bool by_name; /* a container's runtime name, not its id */
+  char instance[DATA_MAX_NAME_LEN];
+};
+static struct series_instance *instances;
+static size_t instances_cap;
+
+static int series_instance_cmp(const void *a, const void *b) {
+  const struct series_instance *x = *(const struct series_instance *const *)a;
+  const struct series_instance *y = *(const struct series_instance *const *)b;
+  if (x->level != y->level)
+    return x->level < y->level ? -1 : 1;
+  return strcmp(x->instance, y->instance);
+}
+
+/* The series instance of each of r's workloads, in instances[]. Ids and
+ * names each give distinct instances (metric_workload_instance), but a
+ * container's runtime name may spell another's id (an LXC container is
+ * named by its id): every container in such a pair that was named by its
+ * runtime name falls back to its id, until no two meet. -ENOMEM when there
+ * is no room. */
+static int series_instances(const struct kepler_report *r) {
+  size_t n = r->nworkloads;
+  if (array_grow((void **)&instances, &instances_cap, n, sizeof(*instances)))
+    return -ENOMEM;
+  bool any_by_name = false;
+  for (size_t i = 0; i < n; i++) {
+    const struct workload_power *w = r->workloads[i];
+    struct series_instance *si = &instances[i];
+    si->level = w->level;
+    si->by_name =
+        container_name_instance(w, si->instance, sizeof(si->instance));
+    if (w->bucket != BUCKET_NONE) /* "system", "kernel": no workload's */
+      sstrncpy(si->instance, w->name, sizeof(si->instance));
+    else if (!si->by_name)
+      metric_workload_instance(si->instance, sizeof(si->instance), w->level,
+                               w->name);
+    any_by_name |= si->by_name;
   }
-  size_t n = 0;
-  for (const char *c = w->name; *c && n + 1 < sizeof(name); c++)
-    if (!(w->level == LEVEL_POD && *c == '-'))
-      name[n++] = *c;
-  name[n] = '\0';
-  static const char service[] = ".service";
-  size_t sl = sizeof(service) - 1;
-  if (w->level == LEVEL_SERVICE && n > sl &&
-      strcmp(name + n - sl, service) == 0)
-    name[n - sl] = '\0';
-  metric_workload_instance(out, len, name);
+  if (!any_by_name)
+    return 0;
+  struct series_instance **order = malloc(n * sizeof(*order));
+  if (!order)
+    return -ENOMEM;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < n; i++)
+      order[i] = &instances[i];
+    qsort(order, n, sizeof(*order), series_instance_cmp);
+    for (size_t i = 1; i < n; i++) {
+      if (series_instance_cmp(&order[i - 1], &order[i]) != 0)
+        continue;
+      for (size_t k = i - 1; k <= i; k++) {
+        struct series_instance *si = order[k];
+        if (!si->by_name)
+          continue;
+        si->by_name = false;
+        metric_workload_instance(si->instance, sizeof(si->instance), si->level,
+                                 r->workloads[si - instances]->name);
+        changed = true;
+      }
+    }
+  }
+  free(order);
+  return 0;
 }
 
 static void submit_workloads(const struct kepler_report *r, cdtime_t t) {
+  if (series_instances(r) < 0) {
+    ERROR("kepler plugin: out of memory naming %zu workloads; their series "
+          "are not dispatched this interval",
+          r->nworkloads);
+    return;
+  }
   for (size_t i = 0; i < r->nworkloads; i++) {
     const struct workload_power *w = r->workloads[i];
     const struct workload_id *id = &w->workload;
-    char plugin[DATA_MAX_NAME_LEN], instance[DATA_MAX_NAME_LEN];
+    char plugin[DATA_MAX_NAME_LEN];
+    const char *instance = instances[i].instance;
     level_plugin(w->level, plugin, sizeof(plugin));
-    workload_series_instance(w, instance, sizeof(instance));
     meta_data_t *meta = meta_data_create();
     if (meta) {
       meta_data_add_string(meta, "name", w->name);
@@ -707,8 +786,11 @@ static int kepler_read(void) {
 static int kepler_shutdown(void) {
   kepler_core_close(kepler.core);
   kepler.core = NULL;
+  sfree(instances);
+  instances_cap = 0;
   sfree(kepler.model_file);
   sfree(kepler.sysfs_root);
+  sfree(kepler.proc_root);
   sfree(kepler.runtime_root);
   sfree(kepler.platform_meter);
   sfree(kepler.model_source);

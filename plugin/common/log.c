@@ -8,9 +8,10 @@ static void log_stderr(int level, const char *message) {
   static const char *const names[] = {[KLOG_ERR] = "error",
                                       [KLOG_WARNING] = "warning",
                                       [KLOG_NOTICE] = "notice",
-                                      [KLOG_INFO] = "info"};
+                                      [KLOG_INFO] = "info",
+                                      [KLOG_DEBUG] = "debug"};
   fprintf(stderr, "kepler %s: %s\n",
-          level >= KLOG_ERR && level <= KLOG_INFO ? names[level] : "log",
+          level >= KLOG_ERR && level <= KLOG_DEBUG ? names[level] : "log",
           message);
 }
 

@@ -4,7 +4,13 @@
 #ifndef KEPLER_LOG_H
 #define KEPLER_LOG_H
 
-enum { KLOG_ERR = 3, KLOG_WARNING = 4, KLOG_NOTICE = 5, KLOG_INFO = 6 };
+enum {
+  KLOG_ERR = 3,
+  KLOG_WARNING = 4,
+  KLOG_NOTICE = 5,
+  KLOG_INFO = 6,
+  KLOG_DEBUG = 7
+};
 
 typedef void (*kepler_log_fn)(int level, const char *message);
 

@@ -21,8 +21,10 @@ struct kepler_options {
   /* Testing only: software perf events stand in for hardware counters. */
   bool software_counters;
   enum hook_choice page_cache, softirq;
-  double interval_s;        /* the read interval: sizes the exit ring buffer */
-  const char *proc_root;    /* "/proc": machine facts (cpuinfo, meminfo) */
+  double interval_s; /* the read interval: sizes the exit ring buffer */
+  /* "/proc": the host's /proc (machine facts, node CPU times, processes'
+   * cgroups), elsewhere in a container that mounts it there */
+  const char *proc_root;
   const char *runtime_root; /* "/": container runtimes' record files */
   /* The usage feature sharing each component; -1: the default policy. */
   int usage_metric[COMPONENT_MAX];

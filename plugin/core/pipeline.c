@@ -112,7 +112,7 @@ int kepler_core_open(const struct kepler_options *opt, struct kepler_core **out,
     return -1;
   }
   k->procs = proc_table_new();
-  k->resolver = cgroup_resolver_new("/proc");
+  k->resolver = cgroup_resolver_new(opt->proc_root);
   k->identities = k->levels.identities = workload_set_new();
   int rc =
       runtime_names_worker_start(k->opt.runtime_root, &k->levels.names_worker);
@@ -177,11 +177,12 @@ static int report_processes(struct kepler_core *k, size_t n,
     const struct proc_entry *e = k->active[i];
     struct process_report *p = &k->reported[i];
     char unused[UNIT_NAME_LEN]; /* the container level writes no name */
+    enum workload_bucket bucket;
     p->pid = e->key.tgid;
     memcpy(p->comm, e->comm, sizeof(e->comm));
     p->comm[sizeof(p->comm) - 1] = '\0';
-    p->container_id =
-        workload_name(LEVEL_CONTAINER, e->workload, unused, sizeof(unused));
+    p->container_id = workload_name(LEVEL_CONTAINER, e->workload, unused,
+                                    sizeof(unused), &bucket);
     p->cgroup_path = e->workload->cgroup_path;
     memcpy(p->rate, e->rate, sizeof(p->rate));
     p->power_dynamic_w = e->power_dynamic_w;

@@ -305,10 +305,15 @@ static int parse_root(const struct jload *j, json_object *root,
         return -1;
       any = true;
     } else if (strcmp(key, "model_name") == 0) {
-      /* A model server's answer names its model. */
+      /* A model server's answer names its model. A NUL inside ("\u0000")
+       * would cut the name, "" at worst: a name our YAML cannot carry. */
       if (!json_object_is_type(val, json_type_string) ||
-          json_object_get_string_len(val) == 0)
-        return jfail(j, at, "\"model_name\" must be a non-empty string");
+          json_object_get_string_len(val) == 0 ||
+          strlen(json_object_get_string(val)) !=
+              (size_t)json_object_get_string_len(val))
+        return jfail(j, at,
+                     "\"model_name\" must be a non-empty string without "
+                     "NUL characters");
       free(m->name);
       if (!(m->name = strdup(json_object_get_string(val))))
         return jfail(j, at, "out of memory");

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "array_grow.h"
+#include "bpf_peer.h"
 #include "kepler.skel.h"
 #include "log.h"
 #include "mono_clock.h"
+#include "outside_text.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -46,19 +48,42 @@ struct bpf_sampler {
   uint64_t last_before_ns; /* start of the previous sample's reads */
 };
 
+/* libbpf's first warning since the load began: the cause of a failed load
+ * (the warnings after it unwind the load), quoted by the plugin's own line.
+ * libbpf's print callback is process-wide; the sampler loads from one
+ * thread, collectd's init. */
+static char load_cause[OUTSIDE_TEXT_LEN];
+
+/* libbpf warns while the load runs, before anyone knows whether the failure
+ * is fatal or only costs an optional hook, and it warns over many lines
+ * ("try raising 'ulimit -l'?" on any EPERM, "failed to load BPF skeleton"
+ * after any failure). So all of it is debug; the plugin's own ERROR, or its
+ * optional hook line, names the cause: load_cause. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
                         va_list ap) {
   if (level == LIBBPF_DEBUG)
     return 0;
   char buf[512];
   int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-  if (n > 0 && buf[strlen(buf) - 1] == '\n')
-    buf[strlen(buf) - 1] = '\0';
-  /* libbpf explains a failure over many lines; the caller reports it once
-   * as an error, so these are details. */
-  kepler_log(KLOG_INFO, "kepler: %s", buf);
+  size_t len = strlen(buf);
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[--len] = '\0';
+  if (level == LIBBPF_WARN && !load_cause[0])
+    outside_text(load_cause, sizeof(load_cause), buf, len);
+  kepler_log(KLOG_DEBUG, "kepler: %s", buf);
   return n;
 }
+
+/* An optional hook that is off although it was asked for: a kernel without
+ * it is normal, and only the features it feeds are missing, hence one INFO
+ * line. The hook is named by the option that turns it off. */
+static void optional_hook_missing(const char *hook, const char *reason,
+                                  const char *missing) {
+  kepler_log(KLOG_INFO, "kepler: optional hook %s not loaded (%s); %s",
+             hook, reason, missing);
+}
+
+#define PAGE_CACHE_MISSING "bpf_page_cache_hit is not reported"
 
 static bool has_capability(const struct __user_cap_data_struct data[2],
                            int cap) {
@@ -222,8 +247,11 @@ static void choose_programs(struct bpf_sampler *s,
     s->available.page_cache = true;
   } else {
     if (opt->page_cache)
-      kepler_log(KLOG_INFO, "kepler: page cache hooks not found in kernel "
-                            "BTF; bpf_page_cache_hit is not reported");
+      optional_hook_missing("PageCache",
+                            "no folio_mark_accessed or mark_page_accessed, or "
+                            "no writeback_dirty_folio or writeback_dirty_page "
+                            "tracepoint, in the kernel's BTF",
+                            PAGE_CACHE_MISSING);
     bpf_program__set_autoload(k->progs.kepler_page_accessed, false);
     bpf_program__set_autoload(k->progs.kepler_writeback_dirty, false);
   }
@@ -255,26 +283,34 @@ static void describe_hooks(struct bpf_sampler *s, bool software) {
  * its feature off. */
 static int attach_all(struct bpf_sampler *s, char *err, size_t errlen) {
   struct kepler_bpf *k = s->skel;
+  static const char hw_missing[] =
+      "cpu_cycles, cpu_instructions and cache_miss are not reported";
+  static const char softirq_missing[] =
+      "bpf_net_rx_irq, bpf_net_tx_irq and bpf_block_irq are not reported";
   struct {
     struct bpf_program *prog;
     struct bpf_link **link;
     bool *feature; /* NULL: mandatory */
+    const char *hook, *missing;
   } hooks[] = {
       /* The exit path first: a task the iterator reads must also be seen
        * leaving, or its last amounts would be lost. */
-      {k->progs.kepler_thread_exit, &k->links.kepler_thread_exit, NULL},
-      {k->progs.kepler_process_free, &k->links.kepler_process_free, NULL},
-      {k->progs.kepler_process_exec, &k->links.kepler_process_exec, NULL},
+      {k->progs.kepler_thread_exit, &k->links.kepler_thread_exit, NULL, NULL,
+       NULL},
+      {k->progs.kepler_process_free, &k->links.kepler_process_free, NULL, NULL,
+       NULL},
+      {k->progs.kepler_process_exec, &k->links.kepler_process_exec, NULL, NULL,
+       NULL},
       {k->progs.kepler_process_fork, &k->links.kepler_process_fork,
-       &s->available.hw_counters},
+       &s->available.hw_counters, "HardwareCounters", hw_missing},
       {k->progs.kepler_sched_switch, &k->links.kepler_sched_switch,
-       &s->available.hw_counters},
+       &s->available.hw_counters, "HardwareCounters", hw_missing},
       {k->progs.kepler_softirq_entry, &k->links.kepler_softirq_entry,
-       &s->available.softirq},
+       &s->available.softirq, "SoftIRQ", softirq_missing},
       {k->progs.kepler_page_accessed, &k->links.kepler_page_accessed,
-       &s->available.page_cache},
+       &s->available.page_cache, "PageCache", PAGE_CACHE_MISSING},
       {k->progs.kepler_writeback_dirty, &k->links.kepler_writeback_dirty,
-       &s->available.page_cache},
+       &s->available.page_cache, "PageCache", PAGE_CACHE_MISSING},
   };
   for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
     if (hooks[i].feature && !*hooks[i].feature)
@@ -287,10 +323,12 @@ static int attach_all(struct bpf_sampler *s, char *err, size_t errlen) {
                bpf_program__section_name(hooks[i].prog), strerror(-rc));
       return -1;
     }
-    kepler_log(KLOG_WARNING,
-               "kepler: cannot attach %s: %s; its feature is "
-               "not reported",
-               bpf_program__section_name(hooks[i].prog), strerror(-rc));
+    /* A hook's first program that fails turns its feature off, and the
+     * check above skips its other one: one line per hook. */
+    char reason[128];
+    snprintf(reason, sizeof(reason), "cannot attach %s: %s",
+             bpf_program__section_name(hooks[i].prog), strerror(-rc));
+    optional_hook_missing(hooks[i].hook, reason, hooks[i].missing);
     *hooks[i].feature = false;
   }
   /* A page cache hook whose partner failed must not count half the hits;
@@ -327,26 +365,29 @@ static int load(struct bpf_sampler *s, const struct sampler_options *opt,
   s->skel->rodata->counting = s->available.hw_counters ||
                               s->available.softirq || s->available.page_cache;
 
+  load_cause[0] = '\0';
   int rc = kepler_bpf__load(s->skel);
   if (rc && s->available.page_cache) {
     /* fexit needs ftrace direct calls, which some kernels lack or refuse:
-     * try without the page cache hooks, and blame them only if that loads. */
+     * try without the page cache hooks, and blame them only if that loads.
+     * The other optional programs are tp_btf, as the mandatory ones are:
+     * where they fail, so does the sampler. */
+    char cause[sizeof(load_cause)];
+    snprintf(cause, sizeof(cause), "%s",
+             load_cause[0] ? load_cause : strerror(-rc));
     kepler_bpf__destroy(s->skel);
     struct sampler_options without = *opt;
     without.page_cache = false;
     if (load(s, &without, vmlinux, err, errlen))
       return -1;
-    kepler_log(KLOG_WARNING,
-               "kepler: the page cache hooks do not load on this kernel "
-               "(%s); bpf_page_cache_hit is not reported",
-               strerror(-rc));
+    optional_hook_missing("PageCache", cause, PAGE_CACHE_MISSING);
     return 0;
   }
   if (rc) {
     snprintf(err, errlen,
-             "cannot load the BPF programs: %s (kernel 5.11+ with BTF, "
+             "cannot load the BPF programs: %s%s%s (kernel 5.11+ with BTF, "
              "tp_btf, task iterators and task storage is needed)",
-             strerror(-rc));
+             strerror(-rc), load_cause[0] ? "; " : "", load_cause);
     return -1;
   }
   if (s->available.hw_counters && (rc = fill_perf_event_maps(s))) {
@@ -387,6 +428,7 @@ int sampler_open(const struct sampler_options *opt, struct bpf_sampler **out,
     return -1;
   }
   libbpf_set_print(libbpf_print);
+  bpf_peer_warn(opt->proc_root);
 
   struct bpf_sampler *s = calloc(1, sizeof(*s));
   int ncpus = libbpf_num_possible_cpus();

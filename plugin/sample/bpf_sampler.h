@@ -17,9 +17,10 @@ struct sampler_options {
   /* Testing only: software perf events (cpu-clock) stand in for the
    * hardware counters, so their path runs where no PMU is. */
   bool software_counters;
-  bool page_cache;   /* attach the page cache hooks */
-  bool softirq;      /* count NET_TX, NET_RX, BLOCK softirqs */
-  size_t ring_bytes; /* exit records' ring buffer: a power of 2 >= 4096 */
+  bool page_cache;       /* attach the page cache hooks */
+  bool softirq;          /* count NET_TX, NET_RX, BLOCK softirqs */
+  size_t ring_bytes;     /* exit records' ring buffer: a power of 2 >= 4096 */
+  const char *proc_root; /* "/proc": who holds another copy (bpf_peer) */
 };
 
 /* What this kernel and hardware actually provide. */

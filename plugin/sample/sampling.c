@@ -74,6 +74,7 @@ int sampling_open(const struct sampling_options *o, struct sampling **out,
       .hw_counters = o->hw_counters,
       .software_counters = o->software_counters,
       .ring_bytes = ring_bytes(o->interval_s),
+      .proc_root = o->proc_root,
       /* Online training fits page cache hits, not softirqs. */
       .softirq = hook_wanted(
           o, o->softirq, softirq_features,

@@ -355,7 +355,7 @@ class PluginTest(unittest.TestCase):
             elif plugin == "kepler_container":
                 # A container id, a bucket, or a name made writer-safe (an
                 # LXC container another test may have running).
-                self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel|other|[A-Za-z0-9_]+_[0-9a-f]{8})$",
+                self.assertRegex(pinst, r"^([0-9a-f]{64}|system|kernel|other|[A-Za-z0-9_]+_[0-9a-f]{16})$",
                                  "bad container instance %r" % d)
             elif plugin in ("kepler_pod", "kepler_service", "kepler_vm"):
                 self.assertRegex(pinst, r"^[A-Za-z0-9_]+$", "bad workload instance %r" % d)

@@ -20,6 +20,7 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -40,24 +41,39 @@ VM = "e2e-vm"
 LXC = "e2e-ct"
 
 
-def fnv1a32(s):
-    h = 2166136261
+def fnv1a64(s):
+    h = 14695981039346656037
     for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h
 
 
-def instance(name):
+def clean(s):
+    return s != "" and all(c.isascii() and (c.isalnum() or c == "_") for c in s)
+
+
+def instance(name, level="container"):
     """The naming rule of metric_workload_instance, written out again."""
-    if name and all(c.isascii() and (c.isalnum() or c == "_") for c in name) and len(name) < 128:
-        return name
-    clean = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name.encode(
-        "utf-8").decode("latin-1")) or "_"
-    return clean[:128 - 10] + "_%08x" % fnv1a32(name)
+    short = name
+    if level == "service":
+        short = name[:-len(".service")] if name.endswith(".service") and len(name) > 8 else None
+    elif level == "pod":
+        uid = re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", name)
+        short = name.replace("-", "") if uid else None
+    if (short is not None and clean(short) and len(short) < 128
+            and not re.search(r"_[0-9a-f]{16}$", short)
+            and short not in ("system", "kernel", "other")):
+        return short
+    readable = short if short else name
+    sanitized = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_"
+                        for c in readable.encode("utf-8").decode("latin-1")) or "_"
+    return sanitized[:128 - 18] + "_%016x" % fnv1a64(name)
 
 
 class Workloads:
     config = ""
+    # The names of the service, VM and LXC container the class runs.
+    service, vm, lxc = SERVICE, VM, LXC
 
     @classmethod
     def prepare(cls):
@@ -87,10 +103,11 @@ class Workloads:
                                 "kubepods-burstable-pod%s.slice" % pod_sd,
                                 "cri-containerd-%s.scope" % CT1),
             "pod_cgroupfs": tree("kubepods", "pod%s" % POD2_UID, CT2),
-            "service": tree("system.slice", SERVICE),
-            "vm": tree("machine.slice", "machine-qemu\\x2d7\\x2d%s.scope" % VM.replace("-", "\\x2d"),
+            "service": tree("system.slice", cls.service),
+            "vm": tree("machine.slice",
+                       "machine-qemu\\x2d7\\x2d%s.scope" % cls.vm.replace("-", "\\x2d"),
                        "libvirt", "vcpu0"),
-            "lxc": tree("lxc.payload.%s" % LXC),
+            "lxc": tree("lxc.payload.%s" % cls.lxc),
         }
         cls.procs = {}
         for shape, cg in cls.cgroups.items():
@@ -138,7 +155,7 @@ class Shapes(Workloads, unittest.TestCase):
             "kepler_container-%s" % instance(LXC): "lxc",
             "kepler_pod-%s" % POD_UID.replace("-", ""): "pod_systemd",
             "kepler_pod-%s" % POD2_UID.replace("-", ""): "pod_cgroupfs",
-            "kepler_service-%s" % instance(SERVICE[:-len(".service")]): "service",
+            "kepler_service-%s" % instance(SERVICE, "service"): "service",
             "kepler_vm-%s" % instance(VM): "vm",
         }
         for d in want:
@@ -209,6 +226,47 @@ class NamedContainers(Workloads, unittest.TestCase):
         self.assertNotIn("kepler_container-%s" % CT1, self.cd.series_dirs())
         print("d: containerd bundle annotations name %s; %s" % (named, "the other keeps its id"),
               flush=True)
+
+
+class BucketNames(Workloads, unittest.TestCase):
+    """Workloads named like the buckets (issue 16, D4): a service
+    system.service, a VM named system, an LXC container named kernel. Each
+    is its own series beside the bucket of the same name, holds its burner's
+    power, and every level still sums to the node."""
+    config = "  TopProcesses 0"
+    service, vm, lxc = "system.service", "system", "kernel"
+
+    def test_e_named_like_buckets_stay_apart(self):
+        mine = {
+            "kepler_service-%s" % instance(self.service, "service"): "service",
+            "kepler_vm-%s" % instance(self.vm, "vm"): "vm",
+            "kepler_container-%s" % instance(self.lxc): "lxc",
+        }
+        buckets = ("kepler_service-system", "kepler_vm-system", "kepler_container-kernel")
+        for d in list(mine) + list(buckets):
+            self.cd.wait_rows(d, "power-total", 3, after=self.t0 + 1)
+        self.assertFalse(set(mine) & set(buckets), mine)
+        seen = []
+        for d, shape in mine.items():
+            # The workload's power is its one burner's, at each timestamp.
+            pid = self.procs[shape].pid
+            proc = dict(self.cd.series_text("kepler_process-%s_%d" % (
+                h.sanitize_comm("kb_" + shape[:10]), pid), "power-total"))
+            rows = dict(self.cd.series_text(d, "power-total"))
+            joined = [e for e in rows if e in proc and float(e) > self.t0 + 1]
+            self.assertTrue(joined, "%s: %s; process %s" % (d, rows, proc))
+            for e in joined:
+                self.assertAlmostEqual(rows[e][0], proc[e][0], delta=1e-5 + 1e-6 * proc[e][0],
+                                       msg="%s at %s" % (d, e))
+            seen.append("%s = its burner at %d timestamps" % (d, len(joined)))
+        worst = self.assert_levels_sum_to_node()
+        # Two values with one identifier and time: collectd keeps the first
+        # and logs the second as too old.
+        self.cd.stop()
+        self.assertNotIn("value too old", self.cd.log_text().lower())
+        print("e: %s; levels vs node worst %s; no value dropped" % (
+            "; ".join(seen), ", ".join("%s %.5f %%" % (l, 100 * w) for l, w in worst.items())),
+            flush=True)
 
 
 if __name__ == "__main__":

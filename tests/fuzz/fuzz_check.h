@@ -3,16 +3,9 @@
  * a check that aborts (so libFuzzer and the replay driver both report it
  * as a crash with the input), and checks on the texts a parser hands back.
  *
- * Checks for promises that a known defect still breaks are compiled in
- * only with their macro (off by default, so the targets run clean on
- * today's code; turn one on with CFLAGS=-DFUZZ_CHECK_... when its fix
- * lands, then make it unconditional, as the checks of D1, D2 and D5's
- * invalid UTF-8 are):
- *   FUZZ_CHECK_YAML_EMPTY_NAME  D5, a second cause: YAML written from a
- *                             model named "" loads back (today `name: ""`
- *                             is refused)
- *   FUZZ_CHECK_DISTINCT_INSTANCES  D4: no two workload names share a series
- *                             instance */
+ * A check for a promise that a known defect still breaks goes behind a
+ * FUZZ_CHECK_... macro (make fuzz FUZZ_CFLAGS=-DFUZZ_CHECK_...) until its
+ * fix lands, then becomes unconditional; none is pending. */
 #ifndef KEPLER_FUZZ_CHECK_H
 #define KEPLER_FUZZ_CHECK_H
 

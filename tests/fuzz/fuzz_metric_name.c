@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Workload and process names -> series instances (metric_name.h). The
- * input is two names separated by a NUL byte, the first byte the size of
- * the destination. Checks: every instance is made only of writer-safe bytes
- * [A-Za-z0-9_], NUL-terminated within the destination and not empty; the
- * same name gives the same instance; and (FUZZ_CHECK_DISTINCT_INSTANCES,
- * D4) two distinct names never give one instance. */
+ * input is two names separated by a NUL byte after two bytes: the size of
+ * the destination and the workload level. Checks: every instance is made
+ * only of writer-safe bytes [A-Za-z0-9_], NUL-terminated within the
+ * destination and not empty; the same name gives the same instance; and
+ * (D4) at the size the plugin passes, two distinct names of a level never
+ * give one instance, and none gives a bucket's ("system", "kernel",
+ * "other"). */
 #include "fuzz_check.h"
 #include "metric_name.h"
 
@@ -25,33 +27,36 @@ static void check_instance(const char *dst, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
+  if (size < 2)
     return 0;
   /* Sizes from 1 to INSTANCE_LEN; the guard byte after catches overruns
    * that ASan cannot (the array is bigger than the size passed). */
   size_t len = 1 + data[0] % INSTANCE_LEN;
-  char *text = fuzz_strndup(data + 1, size - 1);
+  enum report_level level = (enum report_level)(
+      LEVEL_CONTAINER + data[1] % (LEVEL_MAX - LEVEL_CONTAINER));
+  data += 2, size -= 2;
+  char *text = fuzz_strndup(data, size);
   if (!text)
     return 0;
   const char *a = text;
   size_t alen = strlen(a);
-  const char *b = alen + 1 < size ? text + alen + 1 : "";
+  const char *b = alen < size ? text + alen + 1 : "";
   char ia[INSTANCE_LEN + 1], ia2[INSTANCE_LEN + 1], ib[INSTANCE_LEN + 1];
   ia[len] = ia2[len] = ib[len] = '\x7f';
-  metric_workload_instance(ia, len, a);
-  metric_workload_instance(ia2, len, a);
-  metric_workload_instance(ib, len, b);
+  metric_workload_instance(ia, len, level, a);
+  metric_workload_instance(ia2, len, level, a);
+  metric_workload_instance(ib, len, level, b);
   FUZZ_REQUIRE(ia[len] == '\x7f' && ib[len] == '\x7f',
                "nothing written past len");
   check_instance(ia, len);
   check_instance(ib, len);
   FUZZ_REQUIRE(strcmp(ia, ia2) == 0, "the same name, the same instance");
-#ifdef FUZZ_CHECK_DISTINCT_INSTANCES
-  /* D4: a clean name that spells another's sanitized form and hash
-   * ("a_b_<fnv of a.b>") shares its instance today. */
-  if (len == INSTANCE_LEN && strcmp(a, b) != 0)
-    FUZZ_REQUIRE(strcmp(ia, ib) != 0, "distinct names, distinct instances");
-#endif
+  if (len == INSTANCE_LEN) {
+    if (strcmp(a, b) != 0)
+      FUZZ_REQUIRE(strcmp(ia, ib) != 0, "distinct names, distinct instances");
+    FUZZ_REQUIRE(!metric_bucket_instance(ia) && !metric_bucket_instance(ib),
+                 "no workload takes a bucket's instance");
+  }
   char ip[INSTANCE_LEN + 1];
   ip[len] = '\x7f';
   uint32_t pid = (uint32_t)alen * 2654435761u;

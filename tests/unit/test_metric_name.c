@@ -334,10 +334,50 @@ static int only_allowed(const char *s) {
 
 START_TEST(test_workload_clean_name_kept) {
   char out[128];
-  metric_workload_instance(out, sizeof(out), "ssh");
+  metric_workload_instance(out, sizeof(out), LEVEL_CONTAINER, "ssh");
   ck_assert_str_eq(out, "ssh");
-  metric_workload_instance(out, sizeof(out), "system");
-  ck_assert_str_eq(out, "system");
+  metric_workload_instance(out, sizeof(out), LEVEL_SERVICE, "ssh.service");
+  ck_assert_str_eq(out, "ssh");
+  metric_workload_instance(out, sizeof(out), LEVEL_POD,
+                           "0123abcd-4567-89ab-cdef-0123456789ab");
+  ck_assert_str_eq(out, "0123abcd456789abcdef0123456789ab");
+}
+END_TEST
+
+/* D4: no workload takes a bucket's series ("system", "kernel", "other"),
+ * nor that of another workload whose name differs only in what the
+ * level's shortening drops, nor that of a hashed name it spells. */
+START_TEST(test_workload_no_collisions) {
+  static const struct {
+    enum report_level level;
+    const char *a, *b; /* distinct names, distinct instances */
+  } pairs[] = {
+      {LEVEL_SERVICE, "system.service", "system"},
+      {LEVEL_SERVICE, "other.service", "other"},
+      {LEVEL_SERVICE, "session-3.service", "session-3"},
+      {LEVEL_SERVICE, "a.service", "a.service.service"},
+      {LEVEL_VM, "system", "kernel"},
+      {LEVEL_CONTAINER, "kernel", "other"},
+      {LEVEL_POD, "0123abcd-4567-89ab-cdef-0123456789ab",
+       "0123abcd456789abcdef0123456789ab"},
+      {LEVEL_POD, "0123abcd-4567-89ab-cdef-0123456789ab",
+       "0123abcd-4567-89ab-cdef0-123456789ab"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+    char a[128], b[128];
+    metric_workload_instance(a, sizeof(a), pairs[i].level, pairs[i].a);
+    metric_workload_instance(b, sizeof(b), pairs[i].level, pairs[i].b);
+    ck_assert_msg(strcmp(a, b) != 0, "\"%s\" and \"%s\" -> \"%s\"", pairs[i].a,
+                  pairs[i].b, a);
+    ck_assert(!metric_bucket_instance(a) && !metric_bucket_instance(b));
+    ck_assert(only_allowed(a) && only_allowed(b));
+  }
+  /* A clean name that spells another's hashed instance is hashed too. */
+  char hashed[128], spelled[128];
+  metric_workload_instance(hashed, sizeof(hashed), LEVEL_VM, "a.b");
+  ck_assert_uint_eq(strlen(hashed), strlen("a_b_") + 16);
+  metric_workload_instance(spelled, sizeof(spelled), LEVEL_VM, hashed);
+  ck_assert_str_ne(hashed, spelled);
 }
 END_TEST
 
@@ -364,12 +404,12 @@ START_TEST(test_workload_names_unique_and_valid) {
   };
   char out[ARRAY_SIZE(names)][128];
   for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-    metric_workload_instance(out[i], sizeof(out[i]), names[i]);
+    metric_workload_instance(out[i], sizeof(out[i]), LEVEL_VM, names[i]);
     ck_assert_msg(out[i][0] && only_allowed(out[i]), "\"%s\" -> \"%s\"",
                   names[i], out[i]);
     /* stable */
     char again[128];
-    metric_workload_instance(again, sizeof(again), names[i]);
+    metric_workload_instance(again, sizeof(again), LEVEL_VM, names[i]);
     ck_assert_str_eq(again, out[i]);
   }
   for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -387,8 +427,8 @@ START_TEST(test_workload_long_names) {
   a[sizeof(a) - 1] = '\0';
   memcpy(b, a, sizeof(a));
   b[sizeof(b) - 2] = 'y';
-  metric_workload_instance(oa, sizeof(oa), a);
-  metric_workload_instance(ob, sizeof(ob), b);
+  metric_workload_instance(oa, sizeof(oa), LEVEL_CONTAINER, a);
+  metric_workload_instance(ob, sizeof(ob), LEVEL_CONTAINER, b);
   ck_assert_uint_eq(strlen(oa), sizeof(oa) - 1);
   ck_assert(only_allowed(oa) && only_allowed(ob));
   ck_assert_str_ne(oa, ob);
@@ -419,6 +459,7 @@ static Suite *metric_name_suite(void) {
   tcase_add_test(tc, test_instance_len_zero);
   tcase_add_test(tc, test_instance_full_comm);
   tcase_add_test(tc, test_workload_clean_name_kept);
+  tcase_add_test(tc, test_workload_no_collisions);
   tcase_add_test(tc, test_workload_names_unique_and_valid);
   tcase_add_test(tc, test_workload_long_names);
   suite_add_tcase(s, tc);

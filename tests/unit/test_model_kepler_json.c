@@ -481,6 +481,12 @@ static const struct {
     {"{\"dram\": {\"All_Weights\": {" LIN_OK ",\n \"Extra\": 1}}}\n",
      "SGDRegressorTrainer_0", ":3: unknown key \"Extra\" in \"All_Weights\""},
     {"{}", "SGDRegressorTrainer_0", ":1: the model has no component"},
+    /* D5: a name cut to "" by its NUL would be written as name: "", which
+     * no loader takes back. */
+    {"{\"dram\": {\"All_Weights\": {" LIN_OK "}},\n"
+     " \"model_name\": \"\\u0000served\"}",
+     "SGDRegressorTrainer_0",
+     ":3: \"model_name\" must be a non-empty string without NUL characters"},
     {"[1, 2]", "SGDRegressorTrainer_0",
      ":1: a Kepler model must be a JSON object, got array"},
     {"{\"dram\": {\"All_Weights\": {" LIN_OK "}}}", "GradientBoostingTrainer_0",

@@ -35,7 +35,7 @@ static void teardown(void) {
 
 static struct workload_power *get(enum report_level level, const char *name,
                                   bool *created) {
-  return workload_table_get(&table, level, name, created);
+  return workload_table_get(&table, level, BUCKET_NONE, name, created);
 }
 
 /* Insert container "c<i>" for i in [from, to). */
@@ -56,6 +56,36 @@ static void point_at_all(void) {
   for (size_t i = 0; i < table.n; i++)
     table.ptrs[i] = &table.v[i];
 }
+
+/* A VM named "system" and an LXC container named "kernel" (D4) are their
+ * own workloads, not the buckets of the same names; find sees only the
+ * workloads. */
+START_TEST(test_buckets_apart_from_workloads) {
+  bool created;
+  struct workload_power *bucket =
+      workload_table_get(&table, LEVEL_VM, BUCKET_SYSTEM, "system", &created);
+  ck_assert(created);
+  bucket->nprocs = 7;
+  struct workload_power *vm = get(LEVEL_VM, "system", &created);
+  ck_assert(created);
+  ck_assert_int_eq(vm->bucket, BUCKET_NONE);
+  vm->nprocs = 2;
+  workload_table_get(&table, LEVEL_CONTAINER, BUCKET_KERNEL, "kernel",
+                     &created);
+  ck_assert(created);
+  get(LEVEL_CONTAINER, "kernel", &created);
+  ck_assert(created);
+  ck_assert_uint_eq(table.n, 4);
+  bucket =
+      workload_table_get(&table, LEVEL_VM, BUCKET_SYSTEM, "system", &created);
+  ck_assert(!created);
+  ck_assert_uint_eq(bucket->nprocs, 7);
+  vm = workload_table_find(&table, LEVEL_VM, "system");
+  ck_assert_ptr_nonnull(vm);
+  ck_assert_int_eq(vm->bucket, BUCKET_NONE);
+  ck_assert_uint_eq(vm->nprocs, 2);
+}
+END_TEST
 
 START_TEST(test_found_again_and_ordered) {
   bool created;
@@ -130,6 +160,7 @@ int main(void) {
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, NULL, teardown);
   tcase_add_test(tc, test_found_again_and_ordered);
+  tcase_add_test(tc, test_buckets_apart_from_workloads);
   tcase_add_test(tc, test_growth);
   tcase_add_loop_test(tc, test_failed_growth, 0, 2);
   tcase_add_loop_test(tc, test_failed_first_allocation, 0, 2);
