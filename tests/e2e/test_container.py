@@ -5,9 +5,8 @@ acceptance 4).
 
 deploy/image/build-image.sh builds the image (from the build under test when
 KEPLER_PLUGIN names one, else from its own build), keeping its root file
-system. The container runs with the image's own collectd.conf (two changes:
-a free port for write_prometheus, and ProcRoot left out if the plugin under
-test has no such option), the host's /sys, /proc and / read-only at
+system. The container runs with the image's own collectd.conf (a free port
+for write_prometheus its one change), the host's /sys, /proc and / read-only at
 /host/sys, /host/proc and /host/root, the host's PID and cgroup namespaces
 and the host's network; a drop-in of its conf.d sets Interval 1, a csv
 writer into a host folder and the network plugin, encrypted, to an
@@ -31,6 +30,7 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF).
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -88,13 +88,6 @@ def remove_tree(path):
     if left:
         raise AssertionError("not removing %s: mounts below it: %s" % (path, left))
     shutil.rmtree(path, ignore_errors=True)
-
-
-def plugin_has_option(so, name):
-    """True when the built plugin knows a <Plugin kepler> option (its
-    config table holds the key as a string)."""
-    with open(so, "rb") as f:
-        return (b"\0" + name.encode() + b"\0") in f.read()
 
 
 # ----------------------------------------------------------------- image
@@ -243,13 +236,6 @@ class Container:
             cls.image_conf = f.read()
         conf, n = re.subn(r'Port "9103"', 'Port "%d"' % cls.prom_port, conf)
         assert n == 1, "no Port \"9103\" in %s" % IMAGE_CONF
-        so = os.path.join(st["rootfs"], "usr", "lib", "collectd", "kepler.so")
-        cls.proc_root = plugin_has_option(so, "ProcRoot")
-        if not cls.proc_root:
-            # The plugin reads /proc, which --pid=host makes the host's.
-            conf = re.sub(r"(?m)^\s*ProcRoot .*\n", "", conf)
-            print("the plugin has no ProcRoot option: left out; it reads the container's /proc, "
-                  "the host's through --pid=host", flush=True)
         cls.conf = os.path.join(cls.tmp, "collectd.conf")
         with open(cls.conf, "w") as f:
             f.write(conf)
@@ -309,13 +295,13 @@ class Container:
     def chroot_argv(cls, root, binds):
         """The root under chroot with the same mounts, all made in a mount
         namespace of its own: they end with it, on every exit path."""
-        lines = ["set -e", "r=%s" % shlex_quote(root), 'mkdir -p "$r/out"',
+        lines = ["set -e", "r=%s" % shlex.quote(root), 'mkdir -p "$r/out"',
                  # The host's PID namespace, devices and sysfs, as --pid=host.
                  'mount --rbind /proc "$r/proc"', 'mount --rbind /sys "$r/sys"',
                  'mount --rbind /dev "$r/dev"']
         for host, cont, mode in binds:
             flag = "--rbind" if host == "/" else "--bind"
-            lines.append('mount %s %s "$r%s"' % (flag, shlex_quote(host), cont))
+            lines.append('mount %s %s "$r%s"' % (flag, shlex.quote(host), cont))
             if mode == "ro":
                 lines.append('mount -o remount,bind,ro "$r%s"' % cont)
         lines.append('exec chroot "$r" %s/usr/sbin/collectd -f -C /etc/collectd/collectd.conf'
@@ -439,11 +425,6 @@ class Container:
         self.wait_power(self.container_dir, "in the container's csv")
         self.assertIn("BPF hooks", self.log_text())
         self.assertNotIn("the plugin is disabled", self.log_text())
-
-
-def shlex_quote(s):
-    import shlex
-    return shlex.quote(s)
 
 
 class PrivilegedContainer(Container, unittest.TestCase):

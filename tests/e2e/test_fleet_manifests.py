@@ -37,15 +37,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 # python3-kubernetes is Debian's: installed for /usr/bin/python3, which the
 # interpreter configure found (a pyenv one, say) may not see.
 try:
-    import kubernetes.client  # noqa: F401
+    import kubernetes.client
+    import kubernetes.client.models
 except ImportError:
     if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
             os.path.exists("/usr/bin/python3"):
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     print("FAIL: python3-kubernetes is missing (scripts/install-deps.sh installs it)", flush=True)
     sys.exit(1)
-import kubernetes.client  # noqa: E402
-import kubernetes.client.models  # noqa: E402
 import yaml  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
