@@ -164,10 +164,16 @@ if [ "$import" = yes ]; then
   cmd='["-C", "/etc/collectd/collectd.conf"]'
   label="org.opencontainers.image.title=collectd-kepler"
   if command -v podman >/dev/null; then
+    # The image this one replaces would stay behind untagged: removed
+    # after the import (unless a container still uses it).
+    old=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
     tar -C "$root" --numeric-owner -cf - . | podman import -q \
       --change "ENTRYPOINT $entrypoint" --change "CMD $cmd" \
       --change "LABEL $label" --change "LABEL org.opencontainers.image.version=$version" \
       - "$image" >/dev/null
+    if [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+      podman rmi "$old" >/dev/null 2>&1 || true
+    fi
   else
     ctr=$(buildah from scratch)
     mnt=$(buildah mount "$ctr")
