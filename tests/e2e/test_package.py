@@ -17,7 +17,7 @@ root's files listed; then apt-get install ./collectd-kepler_*.deb.
   e  collectd -f from the stock configuration: kepler_node power-total and
      kepler_process series in the rrdtool writer's files, updated over two
      intervals with finite watts; no error about kepler in its syslog
-  f  apt-get purge (and autoremove of what it pulled in) leaves no file of
+  f  apt-get purge (and a purge of what it pulled in) leaves no file of
      the package: every file of dpkg -L gone, and no file the root did not
      have before the install (apt/dpkg state, logs, caches and the RRD
      data collectd wrote aside)
@@ -26,7 +26,8 @@ Takes minutes; tests/run.sh runs it as a step of its own.
 
 Environment: KEPLER_BUILDDIR (a configured build directory), KEPLER_SRCDIR;
 KEPLER_DEBOOTSTRAP_CACHE=FILE.tar: reuse (or create) a tarball of the
-minbase root instead of running debootstrap each time (CI leaves it unset).
+minbase root instead of running debootstrap each time (CI leaves it unset);
+KEPLER_E2E_KEEP=1: keep the root (unmounted) for inspection.
 Exit status: 0 pass, 1 fail, 77 skip (not root, no debootstrap, no build).
 """
 
@@ -194,6 +195,11 @@ class Package(unittest.TestCase):
                 pk.run(["tar", "-cpf", cache, "-C", cls.root, "."], timeout=600)
         with open(os.path.join(cls.root, "etc/apt/sources.list"), "w") as f:
             f.writelines("deb %s %s main\n" % e for e in entries)
+        # As Debian's installer writes it: the stock FQDNLookup true makes
+        # collectd exit when it cannot resolve the host's name.
+        with open(os.path.join(cls.root, "etc/hosts"), "w") as f:
+            f.write("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                    % socket.gethostname())
         print("root from %s in %.0f s" % (mirror, time.monotonic() - t0), flush=True)
 
     @classmethod
@@ -209,6 +215,9 @@ class Package(unittest.TestCase):
 
     @classmethod
     def remove_root(cls):
+        if os.environ.get("KEPLER_E2E_KEEP") == "1":
+            print("kept %s (KEPLER_E2E_KEEP=1)" % cls.root, flush=True)
+            return
         left = mounts_under(cls.root)
         if left:
             print("NOT removing %s: still mounted: %s" % (cls.root, " ".join(left)), flush=True)
@@ -230,15 +239,23 @@ class Package(unittest.TestCase):
             f.write("#!/bin/sh\nexit 101\n")
         os.chmod(policy, 0o755)
         cls.chroot(["apt-get", "update", "-q"])
+        # libmnl0: the stock configuration loads processes, which needs it,
+        # and collectd only Recommends it (as it does a Java runtime).
         cls.chroot(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                    "collectd", "man-db", "rrdtool"], timeout=1800)
+                    "collectd", "libmnl0", "man-db", "rrdtool"], timeout=1800)
         os.unlink(policy)
         cls.before = file_list(cls.root)
+        cls.packages_before = cls.installed_packages()
         shutil.copy(cls.deb, os.path.join(cls.root, "tmp"))
         _, cls.install_out = cls.chroot(["apt-get", "install", "-y", "-q", "--no-install-recommends",
                                          "/tmp/" + os.path.basename(cls.deb)])
         _, listing = cls.chroot(["dpkg", "-L", "collectd-kepler"])
         cls.package_files = [p for p in listing.split() if not os.path.isdir(cls.root + p)]
+
+    @classmethod
+    def installed_packages(cls):
+        _, out = cls.chroot(["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package}\\n"])
+        return {line.split()[1] for line in out.splitlines() if line.startswith("ii ")}
 
     def collectd_pids(self):
         """collectd processes whose root is the test's root."""
@@ -287,6 +304,9 @@ class Package(unittest.TestCase):
         rrd = os.path.join(self.root, "var/lib/collectd/rrd")
 
         def rrd_files(pattern):
+            if cd.poll() is not None:
+                raise AssertionError("collectd exited with status %d; syslog: %r"
+                                     % (cd.returncode, log.messages[-5:]))
             return sorted(glob.glob(os.path.join(rrd, "*", pattern)))
 
         try:
@@ -323,7 +343,12 @@ class Package(unittest.TestCase):
 
     def test_f_purge_leaves_no_file(self):
         self.chroot(["apt-get", "purge", "-y", "-q", "collectd-kepler"])
-        self.chroot(["apt-get", "autoremove", "--purge", "-y", "-q"])
+        # And what its install pulled in (libbpf1, libcurl4, ...): autoremove
+        # would keep those that collectd Recommends.
+        pulled = sorted(self.installed_packages() - self.packages_before)
+        print("pulled in by the install: %s" % " ".join(pulled), flush=True)
+        if pulled:
+            self.chroot(["apt-get", "purge", "-y", "-q"] + pulled)
         left = [p for p in self.package_files if os.path.lexists(self.root + p)]
         self.assertEqual(left, [], "files of dpkg -L collectd-kepler left after purge")
         self.assertEqual(sorted(file_list(self.root) - self.before), [],
