@@ -337,8 +337,11 @@ class Package(unittest.TestCase):
                 out = ""
             log.close()
             print("collectd output: %r" % out, flush=True)
-            print("syslog, kepler:\n  " + "\n  ".join(m for m in log.messages if "kepler" in m.lower()),
-                  flush=True)
+            print("syslog: %d messages; about kepler:\n  %s" % (len(log.messages), "\n  ".join(
+                m for m in log.messages if "kepler" in m.lower())), flush=True)
+        # The log was heard (else "no error" would prove nothing), and it
+        # has no error about the plugin.
+        self.assertTrue([m for m in log.messages if 'plugin "kepler" successfully loaded' in m])
         self.assertEqual(log.severe("kepler"), [])
 
     def test_f_purge_leaves_no_file(self):
