@@ -4,14 +4,25 @@
 # packages. Does nothing when everything is already there.
 set -eu
 packages="build-essential autoconf automake libtool pkgconf clang bpftool
-  libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd-core
+  libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjson-c-dev check collectd
   collectd-dev libyajl2 python3 libcap2-bin valgrind libcurl4-openssl-dev
   python3-sklearn openssl clang-format libclang-rt-14-dev
   linux-perf python3-numpy libprotobuf-c1 libmicrohttpd12
-  graphite-carbon influxdb prometheus"
+  graphite-carbon influxdb prometheus
+  debhelper systemd perl lintian rpm debootstrap man-db librrd8
+  podman runc mmdebstrap python3-kubernetes"
+# collectd, not only collectd-core: its /etc/collectd/collectd.conf includes
+# collectd.conf.d/, where the README's install and the package put
+# kepler.conf, and collectd.service needs that file to start.
 # libclang-rt-14-dev: libFuzzer for clang 14 (make fuzz); linux-perf: make bench; python3-numpy: make accuracy; libprotobuf-c1 and
 # libmicrohttpd12: collectd-core's write_prometheus (only Suggested); the three databases:
 # the end-to-end writer test, which starts its own instances on 127.0.0.1.
+# debhelper, systemd (systemd.pc), perl (pod2man): the .debs' build
+# dependencies beyond the build's; lintian, rpm, debootstrap, man-db: the
+# package test (tests/e2e/test_package.py) and make rpm. librrd8:
+# collectd-core's rrdtool plugin (test_rrdtool); podman, runc (podman's
+# default crun fails here), mmdebstrap, python3-kubernetes: the fleet tests
+# (the image built and run, the manifests checked against the API types).
 missing=""
 for p in $packages; do
   dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -8,7 +8,9 @@
 #   2. the unit tests again under ASan + UBSan (--enable-sanitizers);
 #   2b. every fuzz target for 60 s (make fuzz, docs/fuzzing.md);
 #   3. the unit tests under valgrind (make check-valgrind);
-#   4. make distcheck (the release tarball builds and passes make check).
+#   4. make distcheck (the release tarball builds and passes make check);
+#   5. the .debs of the release tarball, installed in a debootstrapped
+#      Debian 12 with Debian's collectd (tests/e2e/test_package.py).
 # Prints each step's automake summary and one closing line
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -19,9 +21,11 @@ passed=0 failed=0 skipped=0
 # Count test cases, not files: check prints "Checks: N, Failures: F, Errors:
 # E", unittest "Ran N tests" then "OK (skipped=S)" or "FAILED (failures=F,
 # errors=E, skipped=S)". A log with neither (a crash) counts by its result.
-# count DIR [SUBDIR]: the tests under DIR/tests (or DIR/tests/SUBDIR).
+# count DIR [FIND-TESTS...]: the tests under DIR/tests (those find's tests
+# select, e.g. -path '*/e2e/*').
 count() {
-  local dir=$1 only=${2:-} trs log p f s
+  local dir=$1 trs log p f s
+  shift
   if [ ! -f "$dir/test-suite.log" ]; then failed=$((failed + 1)); return; fi
   sed -n '1,12p' "$dir/test-suite.log"
   while IFS= read -r trs; do
@@ -46,7 +50,7 @@ count() {
       esac
     fi
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  done < <(find "$dir/tests${only:+/$only}" -name '*.trs' | sort)
+  done < <(find "$dir/tests" -name '*.trs' "$@" | sort)
 }
 step() { echo; echo "=== $*"; }
 
@@ -59,7 +63,8 @@ build_and_check() {
     return
   fi
   make -C "$dir" -j"$(nproc)" check >/dev/null 2>&1 || cat "$dir/test-suite.log"
-  count "$dir"
+  # Not a package test of an earlier run: make check did not run it.
+  count "$dir" ! -name test_package.trs
 }
 
 step "build and make check (unit + end-to-end)"
@@ -69,12 +74,14 @@ step "end-to-end tests beside two CPU burners and 100 fork + exec/s"
 if make -C "$src/build" bench/kepler-bench-load >/dev/null 2>&1; then
   "$src/build/bench/kepler-bench-load" busy 2 100 &
   load=$!
-  e2e=$(cd "$src" && ls tests/e2e/test_*.py | tr '\n' ' ')
+  # Not the packaging tests: what they check does not change under load.
+  e2e=$(cd "$src" && ls tests/e2e/test_*.py |
+    grep -v -e '/test_install\.py$' -e '/test_package\.py$' | tr '\n' ' ')
   make -C "$src/build" -j"$(nproc)" check TESTS="$e2e" >/dev/null 2>&1 ||
     cat "$src/build/test-suite.log"
   kill "$load"
   wait "$load" 2>/dev/null
-  count "$src/build" e2e
+  count "$src/build" -path '*/e2e/*' ! -name test_install.trs ! -name test_package.trs
 else
   echo "no load generator (bench/kepler-bench-load) in $src/build"
   failed=$((failed + 1))
@@ -113,6 +120,12 @@ else
   tail -40 "$src/build/distcheck.log"
   failed=$((failed + 1))
 fi
+
+step "packages: the .debs in a debootstrapped Debian 12 (tests/e2e/test_package.py)"
+# Not in make check: minutes, and a mirror; the tarball is make dist's.
+make -C "$src/build" check TESTS=tests/e2e/test_package.py >/dev/null 2>&1 ||
+  cat "$src/build/test-suite.log"
+count "$src/build" -name test_package.trs
 
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
