@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The floor for the per-event benchmark: an empty program on the hook
  * kepler's sched_switch program uses. Its run time is what any program pays
  * for being attached there (trampoline, stats bookkeeping), so kepler's cost
