@@ -37,24 +37,55 @@ static bool raw_in_quotes(uint32_t cp) {
  * UTF-8 YAML takes raw is written raw, other characters escaped by their
  * code point; a byte that is not part of valid UTF-8 is written \xNN, which
  * loads back as U+00NN (the byte read as Latin-1) (models/README.md). */
-static void put_string(FILE *out, const char *s) {
-  size_t len = strlen(s);
-  fputc('"', out);
+/* Write s double-quoted to out, or only count it (out NULL). Returns the
+ * bytes written (or that would be). */
+static size_t put_string(FILE *out, const char *s) {
+  size_t len = strlen(s), w = 2;
+  if (out)
+    fputc('"', out);
   for (size_t i = 0; i < len;) {
     const unsigned char *u = (const unsigned char *)s + i;
     size_t n = utf8_char_len(s + i, len - i);
     uint32_t cp = n ? code_point(u, n) : u[0];
-    if (n && raw_in_quotes(cp))
-      fwrite(u, 1, n, out);
-    else if (cp == '"' || cp == '\\')
-      fprintf(out, "\\%c", (char)cp);
-    else if (cp <= 0xff)
-      fprintf(out, "\\x%02" PRIX32, cp);
-    else
-      fprintf(out, "\\u%04" PRIX32, cp);
+    if (n && raw_in_quotes(cp)) {
+      w += n;
+      if (out)
+        fwrite(u, 1, n, out);
+    } else if (cp == '"' || cp == '\\') {
+      w += 2;
+      if (out)
+        fprintf(out, "\\%c", (char)cp);
+    } else if (cp <= 0xff) {
+      w += 4;
+      if (out)
+        fprintf(out, "\\x%02" PRIX32, cp);
+    } else {
+      w += 6;
+      if (out)
+        fprintf(out, "\\u%04" PRIX32, cp);
+    }
     i += n ? n : 1;
   }
-  fputc('"', out);
+  if (out)
+    fputc('"', out);
+  return w;
+}
+
+/* YAML takes an implicit key ("key": value) of at most 1024 characters;
+ * a longer one goes in the explicit form ("? key" then ": value"). */
+#define YAML_IMPLICIT_KEY_MAX 1024
+
+/* s as a mapping key at indent, up to the value. */
+static void put_key(FILE *out, const char *indent, const char *s) {
+  fputs(indent, out);
+  if (put_string(NULL, s) < YAML_IMPLICIT_KEY_MAX) {
+    put_string(out, s);
+    fputs(": ", out);
+  } else {
+    fputs("? ", out);
+    put_string(out, s);
+    fprintf(out, "\n%s: ", indent);
+  }
 }
 
 static void put_list(FILE *out, const double *v, size_t n) {
@@ -87,9 +118,8 @@ static void put_categorical(FILE *out, const struct categorical *cat) {
     return;
   fputs("    categorical:\n      cpu_architecture:\n", out);
   for (size_t i = 0; i < cat->n; i++) {
-    fputs("        ", out);
-    put_string(out, cat->v[i].value);
-    fprintf(out, ": %.17g\n", cat->v[i].weight);
+    put_key(out, "        ", cat->v[i].value);
+    fprintf(out, "%.17g\n", cat->v[i].weight);
   }
 }
 
@@ -112,9 +142,7 @@ static void put_load_curve(FILE *out, const struct load_curve *lc) {
   if (lc->narch > 0)
     fputs("    architecture:\n", out);
   for (size_t a = 0; a < lc->narch; a++) {
-    fputs("      ", out);
-    put_string(out, lc->arch[a].name);
-    fputs(": ", out);
+    put_key(out, "      ", lc->arch[a].name);
     put_list(out, lc->arch[a].v, lc->n);
     fputc('\n', out);
   }

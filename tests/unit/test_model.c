@@ -1298,6 +1298,39 @@ START_TEST(test_write_invalid_utf8) {
 }
 END_TEST
 
+/* A category name whose quoted form passes YAML's 1024-character limit on
+ * implicit keys (found by fuzz_model_server_answer, seed
+ * long_category_key.bin): written as an explicit key, it loads back with
+ * its weight. */
+START_TEST(test_write_long_category_key) {
+  /* 300 control bytes (JSON \u000e), each written \x0E: 1200 characters. */
+  char json[4096], err[512] = "";
+  size_t w = (size_t)snprintf(json, sizeof json,
+                              "{\"package\": {\"All_Weights\": {"
+                              "\"Bias_Weight\": 1, \"Categorical_Variables\":"
+                              " {\"cpu_architecture\": {\"");
+  for (int i = 0; i < 300; i++)
+    w += (size_t)snprintf(json + w, sizeof json - w, "\\u000e");
+  w +=
+      (size_t)snprintf(json + w, sizeof json - w,
+                       "\": {\"weight\": 5}}}, \"Numerical_Variables\": {}}}}");
+  struct power_model *m = NULL;
+  ck_assert_msg(model_load_kepler_json(json, w, "x", "SGDRegressorTrainer",
+                                       MODEL_ABS_POWER, &m, err,
+                                       sizeof err) == 0,
+                "%s", err);
+  char *text = write_yaml(m);
+  ck_assert_msg(strstr(text, "? \"\\x0E"), "%s", text);
+  struct power_model *back = reload_written_checked(text);
+  char *again = write_yaml(back);
+  ck_assert_str_eq(again, text);
+  free(again);
+  free(text);
+  model_free(back);
+  model_free(m);
+}
+END_TEST
+
 /* What YAML does not take raw in a double-quoted scalar is escaped by its
  * code point, and loads back unchanged. */
 START_TEST(test_write_escapes) {
@@ -1449,6 +1482,7 @@ static Suite *model_suite(void) {
                       ARRAY_SIZE(round_trip_models));
   tcase_add_test(tc, test_accessors);
   tcase_add_loop_test(tc, test_write_invalid_utf8, 0, ARRAY_SIZE(invalid_utf8));
+  tcase_add_test(tc, test_write_long_category_key);
   tcase_add_test(tc, test_write_escapes);
   suite_add_tcase(s, tc);
 
