@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -499,6 +500,10 @@ class Collectd:
             'PluginDir "%s"' % self.plugindir,
             'TypesDB "%s"' % TYPES_DB,
             "Interval %g" % INTERVAL,
+            # The write queue's length, for stop() to let the writers catch
+            # up; where the plugin runs (a daemon that only receives over
+            # the network plugin logs an error for each internal value).
+            "CollectInternalStats %s" % ("true" if self.load_kepler else "false"),
             "",
             "LoadPlugin logfile",
             "<Plugin logfile>",
@@ -569,8 +574,42 @@ class Collectd:
                 % (self.proc.returncode if self.proc else None, self.output_text(), self.log_tail())
             )
 
+    def write_queue_length(self):
+        """collectd's write queue at its last read (CollectInternalStats),
+        or None when the daemon does not answer."""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2.0)
+                s.connect(self.socket)
+                s.sendall(b'GETVAL "%s/collectd-write_queue/queue_length"\n' % HOSTNAME.encode())
+                answer = b""
+                while answer.count(b"\n") < 2 and not answer.startswith(b"-"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError:
+            return None
+        m = re.search(rb"value=([0-9.e+-]+)", answer)
+        return float(m.group(1)) if m else None
+
+    def wait_writes(self, timeout=60.0):
+        """Wait until the writers have caught up. collectd drops what is still
+        queued when it stops ("value lists were left after shutting down the
+        write threads"): on a busy host the csv writer can be many intervals
+        behind the reads, and a test reading after the stop would miss them."""
+        deadline = time.monotonic() + timeout
+        length = self.write_queue_length()
+        while length is not None and length > 1 and time.monotonic() < deadline:
+            time.sleep(POLL)
+            length = self.write_queue_length()
+        if length is not None and length > 1:
+            print("collectd's write queue still held %d value lists after %.0f s" % (length, timeout),
+                  flush=True)
+
     def stop(self, timeout=15.0):
         if self.proc is not None and self.proc.poll() is None:
+            self.wait_writes()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
@@ -631,9 +670,10 @@ class Collectd:
 
     # -- CSV series
     def series_dirs(self):
-        """Names of the plugin[-instance] directories under the host dir."""
+        """Names of the plugin[-instance] directories under the host dir
+        (collectd's own statistics left out: they are the harness's)."""
         try:
-            return sorted(os.listdir(self.hostdir))
+            return sorted(d for d in os.listdir(self.hostdir) if not d.startswith("collectd-"))
         except FileNotFoundError:
             return []
 
