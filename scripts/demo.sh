@@ -36,6 +36,7 @@ LoadPlugin write_log
 LoadPlugin kepler
 <Plugin kepler>
   IdlePower "split"
+  TopProcesses ${KEPLER_DEMO_TOP:-10}
 </Plugin>
 CONF
 
