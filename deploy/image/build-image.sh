@@ -137,12 +137,15 @@ if [ -z "$deb" ]; then
   # check's) installs as a package would. Nothing the plugin runs with is
   # compiled in from prefix.
   env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$build_dir" install DESTDIR="$dest" \
-    prefix=/usr sysconfdir=/etc localstatedir=/var collectd_plugindir=/usr/lib/collectd >/dev/null
+    prefix=/usr sysconfdir=/etc localstatedir=/var collectd_plugindir=/usr/lib/collectd \
+    systemdsystemunitdir=/usr/lib/systemd/system >/dev/null
   # The estimator sidecar is Python with numpy, a container of its own in
   # Kepler's deployments; this image runs collectd only.
   rm -f "$dest/usr/bin/kepler-estimator" "$dest/usr/share/man/man1/kepler-estimator.1"
   rm -rf "$dest/usr/lib/systemd" "$dest/usr/share/collectd-kepler/estimator" "$dest/usr/share/man"
-  cp -a "$dest/." "$root/"
+  # tar, not cp: the root's /lib is usrmerge's symlink to usr/lib, which cp
+  # refuses to replace by a directory and tar follows.
+  tar -C "$dest" -cf - . | tar -C "$root" -xf - --keep-directory-symlink
 fi
 test -f "$root/usr/lib/collectd/kepler.so" || die "no /usr/lib/collectd/kepler.so in the root"
 test -f "$root/usr/share/collectd/kepler-types.db" || die "no kepler-types.db in the root"

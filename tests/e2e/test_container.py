@@ -5,8 +5,8 @@ acceptance 4).
 
 deploy/image/build-image.sh builds the image (from the build under test when
 KEPLER_PLUGIN names one, else from its own build), keeping its root file
-system. The container runs with the image's own collectd.conf (a free port
-for write_prometheus its one change), the host's /sys, /proc and / read-only at
+system. The container runs with the image's own collectd.conf (changed: a
+free port for write_prometheus, and TopProcesses 20), the host's /sys, /proc and / read-only at
 /host/sys, /host/proc and /host/root, the host's PID and cgroup namespaces
 and the host's network; a drop-in of its conf.d sets Interval 1, a csv
 writer into a host folder and the network plugin, encrypted, to an
@@ -236,6 +236,10 @@ class Container:
             cls.image_conf = f.read()
         conf, n = re.subn(r'Port "9103"', 'Port "%d"' % cls.prom_port, conf)
         assert n == 1, "no Port \"9103\" in %s" % IMAGE_CONF
+        # Per-pid series are off by default (the command level is the
+        # stable view); the burner's own series shows its pid is the host's.
+        conf, n = re.subn(r'(\n  ContainerInstance "name"\n)', r'\1  TopProcesses 20\n', conf)
+        assert n == 1, "no ContainerInstance line in %s" % IMAGE_CONF
         cls.conf = os.path.join(cls.tmp, "collectd.conf")
         with open(cls.conf, "w") as f:
             f.write(conf)

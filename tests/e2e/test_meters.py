@@ -140,29 +140,34 @@ class FakeRapl:
 
 
 def assert_conserved(test, cd, after=None):
-    """Reported processes + other = node, in each dispatched interval. Stops
-    the daemon first: it flushes its writers, so every interval is complete
-    in the CSV files (on a busy machine the write threads can lag the reads
-    by several intervals)."""
+    """The command level (on by default) and, where it is reported, the
+    process level: members + other = node, in each dispatched interval.
+    Stops the daemon first: it flushes its writers, so every interval is
+    complete in the CSV files (on a busy machine the write threads can lag
+    the reads by several intervals). Returns the intervals checked at the
+    command level."""
     if cd.proc.poll() is None:
         cd.assert_alive()
         cd.stop()
     node = cd.series_text("kepler_node", "power-total")
-    sums = {}
-    for d in cd.series_dirs():
-        if d.startswith("kepler_process-"):
-            for epoch, (v, _) in cd.series_text(d, "power-total").items():
-                sums[epoch] = sums.get(epoch, 0.0) + v
-    checked = 0
-    for epoch, (total, text) in node.items():
-        if (after is not None and float(epoch) <= after) or epoch not in sums:
-            continue
-        if total > 0 and sums[epoch] > 0:
-            test.assertLessEqual(abs(sums[epoch] - total), 1e-3 * total + 1e-6,
-                                 "at %s: processes %.6f vs node %.6f" % (epoch, sums[epoch], total))
-            checked += 1
-    test.assertGreater(checked, 0, "no interval with both node and process power")
-    return checked
+    checked = {}
+    for level in ("command", "process"):
+        sums = {}
+        for d in cd.series_dirs():
+            if d.startswith("kepler_%s-" % level):
+                for epoch, (v, _) in cd.series_text(d, "power-total").items():
+                    sums[epoch] = sums.get(epoch, 0.0) + v
+        checked[level] = 0
+        for epoch, (total, text) in node.items():
+            if (after is not None and float(epoch) <= after) or epoch not in sums:
+                continue
+            if total > 0 and sums[epoch] > 0:
+                test.assertLessEqual(abs(sums[epoch] - total), 1e-3 * total + 1e-6,
+                                     "at %s: %s level %.6f vs node %.6f"
+                                     % (epoch, level, sums[epoch], total))
+                checked[level] += 1
+    test.assertGreater(checked["command"], 0, "no interval with both node and command power")
+    return checked["command"]
 
 
 class Rapl(unittest.TestCase):
