@@ -321,11 +321,15 @@ class Package(unittest.TestCase):
                                 lambda: (lambda v: v if v and v[0] > first[0] else None)(
                                     self.rrd_last(chrooted)),
                                 timeout=3 * INTERVAL, interval=0.5)
+            # The defaults: series per command (collectd among them), none
+            # per pid.
+            commands = rrd_files("kepler_command-*/power-total.rrd")
             processes = rrd_files("kepler_process-*/power-total.rrd")
-            print("rrd: %s first %r second %r; %d process series" %
-                  (chrooted, first, second, len(processes)), flush=True)
+            print("rrd: %s first %r second %r; %d command series, %d per-pid" %
+                  (chrooted, first, second, len(commands), len(processes)), flush=True)
             self.assertTrue(math.isfinite(second[1]) and second[1] > 0, second)
-            self.assertGreater(len(processes), 0)
+            self.assertGreater(len(commands), 0)
+            self.assertEqual(processes, [])
             self.assertIsNone(cd.poll(), "collectd exited")
         finally:
             if cd.poll() is None:
