@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <time.h>
 
 #include "array_grow.h"
 #include "log.h"
 #include "metric_name.h"
+#include "mono_clock.h"
 #include "options.h"
 #include "pipeline.h"
 
@@ -779,7 +781,25 @@ static double platform_meter_w(void) {
   return w;
 }
 
+static uint64_t clock_ns(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What this read cost collectd's read thread, wall and CPU time, measured
+ * up to these two values: dispatch counts, and the interval's budget is
+ * the wall time. Threads of the core (runtime names) are not counted. */
+static void submit_read_cost(uint64_t wall0_ns, uint64_t cpu0_ns, cdtime_t t) {
+  double wall_s = (double)(mono_clock_ns() - wall0_ns) / 1e9;
+  double cpu_s = (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0_ns) / 1e9;
+  submit("kepler_node", "", "duration", "read", gauge(wall_s), t, NULL);
+  submit("kepler_node", "", "duration", "read_cpu", gauge(cpu_s), t, NULL);
+}
+
 static int kepler_read(void) {
+  uint64_t wall0_ns = mono_clock_ns();
+  uint64_t cpu0_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
   struct kepler_report r;
   if (kepler.platform_meter)
     kepler_core_set_platform_w(kepler.core, platform_meter_w());
@@ -791,6 +811,7 @@ static int kepler_read(void) {
   submit_workloads(&r, t);
   if (kepler.opt.report[LEVEL_PROCESS].mode != REPORT_NONE)
     submit_processes(&r, t);
+  submit_read_cost(wall0_ns, cpu0_ns, t);
   return 0;
 }
 

@@ -335,7 +335,7 @@ class PluginTest(unittest.TestCase):
         odd_dir = PROC + "%s_%d" % (h.sanitize_comm(ODD_NAME), self.burn_odd.pid)
         self.cd.wait_dir(odd_dir)
         allowed_types = {
-            "kepler_node": {"power", "joules", "percent", "usage", "derive", "gauge"},
+            "kepler_node": {"power", "joules", "percent", "usage", "derive", "gauge", "duration"},
             "kepler_container": {"power", "joules"},
             "kepler_pod": {"power", "joules"},
             "kepler_service": {"power", "joules"},
@@ -379,8 +379,18 @@ class PluginTest(unittest.TestCase):
         node = self.cd.series_names(NODE)
         required = {"power-total", "power-dynamic", "power-idle", "joules-total", "joules-dynamic",
                     "joules-idle", "percent-cpu_utilization", "derive-exits_dropped", "gauge-processes",
-                    "usage-bpf_cpu_time_ms"}
+                    "usage-bpf_cpu_time_ms", "duration-read", "duration-read_cpu"}
         self.assertEqual(required - node, set(), "node series missing")
+        # The read's CPU time is the read thread's within the read's wall
+        # time: it cannot exceed it by more than the csv writer's rounding
+        # (1 us) and the ~100 ns between the two clocks' last reads.
+        wall = self.cd.series_text(NODE, "duration-read")
+        cpu = self.cd.series_text(NODE, "duration-read_cpu")
+        cost = [(wall[e][0], cpu[e][0]) for e in wall if e in cpu]
+        self.assertTrue(cost, "no read cost rows")
+        for w, c in cost:
+            self.assertGreater(c, 0, "read_cpu %r not > 0" % c)
+            self.assertLessEqual(c, w + 2e-6, "read_cpu %r > read %r" % (c, w))
         self.assertNotIn("derive-map_full", node, "derive-map_full was replaced by derive-exits_dropped")
         components = {n[len("power-"):] for n in node if n.startswith("power-")} - {"total", "dynamic", "idle"}
         absolute = {c for c in components if not c.endswith("_dynamic") and not c.endswith("_idle")}
@@ -402,8 +412,11 @@ class PluginTest(unittest.TestCase):
         settled = set(self.settled_epochs())
         procs = [(e, v) for e, (v, _t) in self.cd.series_text(NODE, "gauge-processes").items() if e in settled]
         self.assertTrue(procs and all(v > 0 for _, v in procs), "gauge-processes not > 0: %s" % procs[-3:])
-        print("f: %d series dirs, %d series files well-formed; node components %s; %r reported as %s"
-              % (n_dirs, n_series, sorted(absolute), ODD_NAME, odd_dir), flush=True)
+        print("f: %d series dirs, %d series files well-formed; node components %s; %r reported as %s;"
+              " read cost median %.2f ms wall, %.2f ms CPU (%d reads)"
+              % (n_dirs, n_series, sorted(absolute), ODD_NAME, odd_dir,
+                 1e3 * sorted(w for w, _ in cost)[len(cost) // 2],
+                 1e3 * sorted(c for _, c in cost)[len(cost) // 2], len(cost)), flush=True)
 
     def test_g_hardware_counters_consistent(self):
         """Hardware-counter features exist exactly when the PMU does."""
