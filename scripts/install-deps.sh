@@ -8,7 +8,7 @@ packages="build-essential autoconf automake libtool pkgconf clang bpftool
   collectd-dev libyajl2 python3 libcap2-bin valgrind libcurl4-openssl-dev
   python3-sklearn openssl clang-format libclang-rt-14-dev
   linux-perf python3-numpy libprotobuf-c1 libmicrohttpd12
-  graphite-carbon influxdb prometheus
+  graphite-carbon graphite-web influxdb prometheus
   debhelper systemd perl lintian rpm debootstrap man-db librrd8
   podman runc mmdebstrap python3-kubernetes"
 # collectd, not only collectd-core: its /etc/collectd/collectd.conf includes
@@ -16,7 +16,8 @@ packages="build-essential autoconf automake libtool pkgconf clang bpftool
 # kepler.conf, and collectd.service needs that file to start.
 # libclang-rt-14-dev: libFuzzer for clang 14 (make fuzz); linux-perf: make bench; python3-numpy: make accuracy; libprotobuf-c1 and
 # libmicrohttpd12: collectd-core's write_prometheus (only Suggested); the three databases:
-# the end-to-end writer test, which starts its own instances on 127.0.0.1.
+# the end-to-end writer and dashboard tests, which start their own instances
+# on 127.0.0.1 (graphite-web: the dashboards' Graphite queries).
 # debhelper, systemd (systemd.pc), perl (pod2man): the .debs' build
 # dependencies beyond the build's; lintian, rpm, debootstrap, man-db: the
 # package test (tests/e2e/test_package.py) and make rpm. librrd8:

@@ -25,7 +25,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-import packaging as pk  # noqa: E402
+import package_build as pk  # noqa: E402
 
 BUILDDIR = os.environ.get("KEPLER_BUILDDIR", "")
 SRCDIR = os.environ.get("KEPLER_SRCDIR", "")

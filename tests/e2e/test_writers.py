@@ -14,20 +14,17 @@ Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin or a
 database not installed).
 """
 
-import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
-import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import databases as db  # noqa: E402
 import harness as h  # noqa: E402
 
 # Command names with dots, a space, non-ASCII and near-misses; services whose
@@ -38,34 +35,18 @@ SERVICES = ("kepler.e2e.svc.service", "kepler_e2e_svc.service", "k" + "x" * 191 
 VM = "web.example.com"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def need(binary):
-    path = shutil.which(binary)
-    if not path:
-        raise unittest.SkipTest("%s is not installed (Debian: see scripts/install-deps.sh)" % binary)
-    return path
-
-
-def http_json(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.loads(r.read().decode())
-
-
 class Writers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         for b in ("carbon-cache", "influxd", "prometheus"):
-            need(b)
+            db.need(b)
         cls.tmp = tempfile.mkdtemp(prefix="kepler_e2e_writers_")
         h.register_cleanup(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
-        cls.start_carbon()
-        cls.start_influx()
-        cls.prom_exporter = free_port()
+        carbon = db.Carbon(cls.tmp)
+        cls.carbon_port, cls.whisper = carbon.port, carbon.whisper
+        influx = db.Influx(cls.tmp)
+        cls.influx_http, cls.influx_udp = influx.http, influx.udp
+        cls.prom_exporter = db.free_port()
         extra = "\n".join([
             "LoadPlugin write_graphite",
             "<Plugin write_graphite>",
@@ -94,99 +75,8 @@ class Writers(unittest.TestCase):
                                                "write_prometheus"),
                                 extra_config=extra)
         cls.cd.wait_started()
-        cls.start_prometheus()
+        cls.prom_port = db.Prometheus(cls.tmp, cls.prom_exporter).port
         cls.make_workloads()
-
-    # -- databases
-    @classmethod
-    def start_carbon(cls):
-        d = os.path.join(cls.tmp, "carbon")
-        os.makedirs(os.path.join(d, "storage", "whisper"))
-        cls.carbon_port = free_port()
-        cls.whisper = os.path.join(d, "storage", "whisper")
-        with open(os.path.join(d, "carbon.conf"), "w") as f:
-            f.write("\n".join([
-                "[cache]",
-                "STORAGE_DIR = %s/storage" % d,
-                "LOCAL_DATA_DIR = %s" % cls.whisper,
-                "WHITELISTS_DIR = %s" % d,
-                "CONF_DIR = %s" % d,
-                "LOG_DIR = %s" % d,
-                "PID_DIR = %s" % d,
-                "ENABLE_LOGROTATION = False",
-                "USER =",
-                "MAX_CACHE_SIZE = inf",
-                "MAX_UPDATES_PER_SECOND = 100000",
-                "MAX_CREATES_PER_MINUTE = inf",
-                "LINE_RECEIVER_INTERFACE = 127.0.0.1",
-                "LINE_RECEIVER_PORT = %d" % cls.carbon_port,
-                "ENABLE_UDP_LISTENER = False",
-                "PICKLE_RECEIVER_INTERFACE = 127.0.0.1",
-                "PICKLE_RECEIVER_PORT = %d" % free_port(),
-                "CACHE_QUERY_INTERFACE = 127.0.0.1",
-                "CACHE_QUERY_PORT = %d" % free_port(),
-                "",
-            ]))
-        with open(os.path.join(d, "storage-schemas.conf"), "w") as f:
-            f.write("[all]\npattern = .*\nretentions = 1s:1h\n")
-        cls.serve(d, ["carbon-cache", "--config=%s/carbon.conf" % d, "--nodaemon", "start"],
-                  cls.carbon_port)
-
-    @classmethod
-    def start_influx(cls):
-        d = os.path.join(cls.tmp, "influx")
-        os.makedirs(d)
-        cls.influx_http, cls.influx_udp = free_port(), free_port()
-        with open(os.path.join(d, "influxdb.conf"), "w") as f:
-            f.write("\n".join([
-                "reporting-disabled = true",
-                'bind-address = "127.0.0.1:%d"' % free_port(),
-                "[meta]",
-                '  dir = "%s/meta"' % d,
-                "[data]",
-                '  dir = "%s/data"' % d,
-                '  wal-dir = "%s/wal"' % d,
-                "[http]",
-                "  enabled = true",
-                '  bind-address = "127.0.0.1:%d"' % cls.influx_http,
-                "  log-enabled = false",
-                "[[udp]]",
-                "  enabled = true",
-                '  bind-address = "127.0.0.1:%d"' % cls.influx_udp,
-                '  database = "collectd"',
-                "  batch-size = 100",
-                '  batch-timeout = "100ms"',
-                "",
-            ]))
-        cls.serve(d, ["influxd", "-config", os.path.join(d, "influxdb.conf")], cls.influx_http)
-
-    @classmethod
-    def start_prometheus(cls):
-        d = os.path.join(cls.tmp, "prometheus")
-        os.makedirs(d)
-        cls.prom_port = free_port()
-        with open(os.path.join(d, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
-                    "  - job_name: collectd\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % cls.prom_exporter)
-        cls.serve(d, ["prometheus", "--config.file=%s/prometheus.yml" % d,
-                      "--storage.tsdb.path=%s/data" % d,
-                      "--web.listen-address=127.0.0.1:%d" % cls.prom_port], cls.prom_port)
-
-    @staticmethod
-    def serve(d, argv, port):
-        """Start a server with its output in d/out; wait until port listens."""
-        with open(os.path.join(d, "out"), "w") as out:
-            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        h.register_cleanup(lambda: h.kill_proc(p))
-
-        def listening():
-            if p.poll() is not None:
-                raise AssertionError("%s exited %d; see %s/out" % (argv[0], p.returncode, d))
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        h.wait_for("%s listening on %d" % (argv[0], port), listening)
 
     # -- workloads with awkward names
     @classmethod
@@ -247,7 +137,7 @@ class Writers(unittest.TestCase):
 
         def influx():
             q = urllib.parse.urlencode({"db": "collectd", "q": "SHOW SERIES"})
-            res = http_json("http://127.0.0.1:%d/query?%s" % (self.influx_http, q))
+            res = db.http_json("http://127.0.0.1:%d/query?%s" % (self.influx_http, q))
             got = set()
             for series in res.get("results", [{}])[0].get("series", []):
                 for (key,) in series["values"]:
@@ -259,7 +149,7 @@ class Writers(unittest.TestCase):
 
         def prometheus():
             q = urllib.parse.urlencode({"match[]": '{__name__=~"collectd_kepler_.*"}'})
-            res = http_json("http://127.0.0.1:%d/api/v1/series?%s" % (self.prom_port, q))
+            res = db.http_json("http://127.0.0.1:%d/api/v1/series?%s" % (self.prom_port, q))
             got = set()
             for labels in res["data"]:
                 name = labels["__name__"]
