@@ -485,9 +485,9 @@ static const struct cpuid_rule *cpuid_match(const struct power_model *m,
   return NULL;
 }
 
-/* Total TDP of the machine (or of the VM host: vm_chips, vm_cores > 0):
- * tdp.by_cpu's W per chip for this CPU name x chips, else the
- * architecture's (or the default) W per core x cores; 0 when neither. */
+/* Total TDP of the machine (or of the VM host: its chips and cores, the
+ * VM's CPU and clock): tdp.by_cpu's W per chip for this CPU name x chips,
+ * else tdp.estimate's W per chip x chips; 0 when neither applies. */
 static double machine_tdp_w(const struct power_model *m,
                             const struct machine_spec *spec, double chips,
                             double cores) {
@@ -497,11 +497,14 @@ static double machine_tdp_w(const struct power_model *m,
     for (size_t i = 0; i < m->ntdp; i++)
       if (strcmp(m->tdp[i].cpu, key) == 0)
         return m->tdp[i].w * chips;
-  double per_core = m->tdp_default;
+  if (!m->has_tdp_estimate || !(chips > 0 && cores > 0 && spec->mhz > 0))
+    return 0;
+  double e = m->tdp_intercept + m->tdp_ln_cores_per_chip * log(cores / chips) +
+             m->tdp_ln_mhz * log(spec->mhz);
   for (size_t i = 0; i < m->ntdp_arch; i++)
     if (strcmp(m->tdp_arch[i].name, m->arch) == 0)
-      per_core = m->tdp_arch[i].w;
-  return per_core * cores;
+      e += m->tdp_arch[i].w;
+  return exp(e) * chips;
 }
 
 /* The machine values the load curve's terms take, and the threads its W

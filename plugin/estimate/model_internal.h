@@ -136,7 +136,7 @@ struct tdp_entry {
   char *cpu;
   double w; /* per chip */
 };
-/* tdp.per_core: W per core by architecture, when by_cpu has no entry. */
+/* tdp.estimate's architecture rows: added to ln W per chip. */
 struct tdp_arch {
   char *name;
   double w;
@@ -156,7 +156,11 @@ struct power_model {
   size_t ntdp, ntdp_arch;
   struct tdp_entry *tdp;
   struct tdp_arch *tdp_arch;
-  double tdp_default; /* W per core when no architecture row applies; 0: none */
+  /* tdp.estimate, for a CPU by_cpu lacks: ln W per chip = intercept +
+   * ln_cores_per_chip x ln(cores / chips) + ln_mhz x ln MHz + the
+   * architecture's row (tdp_arch). */
+  bool has_tdp_estimate;
+  double tdp_intercept, tdp_ln_cores_per_chip, tdp_ln_mhz;
   struct component_model comp[COMPONENT_MAX];
   /* Set by model_bind_machine. */
   const char *arch;     /* a rule's name, or "" */

@@ -864,12 +864,13 @@ static int parse_cpuid_rules(struct parse *p, yaml_node_t *n,
   return 0;
 }
 
-/* tdp: { by_cpu: { KEY: W, ... }, per_core: { ARCH: W, ..., default: W } }
- * W per chip by CPU name key (model_cpu_key), else W per core. */
+/* tdp: { by_cpu: { KEY: W, ... }, estimate: { intercept: A,
+ * ln_cores_per_chip: B, ln_mhz: C, architecture: { ARCH: D, ... } } }:
+ * W per chip by CPU name key (model_cpu_key), else estimated. */
 static int parse_tdp(struct parse *p, yaml_node_t *n, struct power_model *m) {
   if (want_mapping(p, "\"tdp\"", n))
     return -1;
-  struct field f[] = {{"by_cpu", false, NULL}, {"per_core", false, NULL}};
+  struct field f[] = {{"by_cpu", false, NULL}, {"estimate", false, NULL}};
   if (get_fields(p, n, "in \"tdp\"", f, ARRAY_SIZE(f)))
     return -1;
   if (f[0].value) {
@@ -895,36 +896,44 @@ static int parse_tdp(struct parse *p, yaml_node_t *n, struct power_model *m) {
       m->ntdp++;
     }
   }
-  if (f[1].value) {
-    if (want_mapping(p, "\"per_core\"", f[1].value))
+  if (!f[1].value)
+    return 0;
+  if (want_mapping(p, "\"estimate\"", f[1].value))
+    return -1;
+  struct field e[] = {{"intercept", true, NULL},
+                      {"ln_cores_per_chip", true, NULL},
+                      {"ln_mhz", true, NULL},
+                      {"architecture", false, NULL}};
+  if (get_fields(p, f[1].value, "in \"estimate\"", e, ARRAY_SIZE(e)) ||
+      get_number(p, "intercept", e[0].value, &m->tdp_intercept) ||
+      get_number(p, "ln_cores_per_chip", e[1].value,
+                 &m->tdp_ln_cores_per_chip) ||
+      get_number(p, "ln_mhz", e[2].value, &m->tdp_ln_mhz))
+    return -1;
+  m->has_tdp_estimate = true;
+  if (!e[3].value)
+    return 0;
+  if (want_mapping(p, "\"architecture\" of \"estimate\"", e[3].value))
+    return -1;
+  m->tdp_arch = calloc(pair_count(e[3].value) ? pair_count(e[3].value) : 1,
+                       sizeof *m->tdp_arch);
+  if (!m->tdp_arch)
+    return fail(p, e[3].value, "out of memory");
+  for_each_pair(pair, e[3].value) {
+    const char *key;
+    double w;
+    if (get_key(p, pair, "architecture names", "in \"estimate\"", &key) ||
+        get_number(p, key, node(p, pair->value), &w))
       return -1;
-    m->tdp_arch = calloc(pair_count(f[1].value) ? pair_count(f[1].value) : 1,
-                         sizeof *m->tdp_arch);
-    if (!m->tdp_arch)
-      return fail(p, f[1].value, "out of memory");
-    for_each_pair(pair, f[1].value) {
-      const char *key;
-      double w;
-      if (get_key(p, pair, "architecture names", "in \"per_core\"", &key) ||
-          get_positive(p, key, node(p, pair->value), &w))
-        return -1;
-      if (strcmp(key, "default") == 0) {
-        if (m->tdp_default > 0)
-          return fail(p, node(p, pair->key),
-                      "duplicate key \"default\" in \"per_core\"");
-        m->tdp_default = w;
-        continue;
-      }
-      for (size_t i = 0; i < m->ntdp_arch; i++)
-        if (strcmp(m->tdp_arch[i].name, key) == 0)
-          return fail(p, node(p, pair->key),
-                      "duplicate architecture \"%s\" in \"per_core\"", key);
-      struct tdp_arch *a = &m->tdp_arch[m->ntdp_arch];
-      if (!(a->name = strdup(key)))
-        return fail(p, node(p, pair->key), "out of memory");
-      a->w = w;
-      m->ntdp_arch++;
-    }
+    for (size_t i = 0; i < m->ntdp_arch; i++)
+      if (strcmp(m->tdp_arch[i].name, key) == 0)
+        return fail(p, node(p, pair->key),
+                    "duplicate architecture \"%s\" in \"estimate\"", key);
+    struct tdp_arch *a = &m->tdp_arch[m->ntdp_arch];
+    if (!(a->name = strdup(key)))
+      return fail(p, node(p, pair->key), "out of memory");
+    a->w = w;
+    m->ntdp_arch++;
   }
   return 0;
 }

@@ -258,7 +258,7 @@ int model_write_yaml(const struct power_model *m, FILE *out) {
     put_string(out, r->name);
     fputs(" }\n", out);
   }
-  if (m->ntdp > 0 || m->ntdp_arch > 0 || m->tdp_default > 0)
+  if (m->ntdp > 0 || m->has_tdp_estimate)
     fputs("tdp:\n", out);
   if (m->ntdp > 0)
     fputs("  by_cpu:\n", out);
@@ -267,15 +267,18 @@ int model_write_yaml(const struct power_model *m, FILE *out) {
     put_string(out, m->tdp[i].cpu);
     fprintf(out, ": %.17g\n", m->tdp[i].w);
   }
-  if (m->ntdp_arch > 0 || m->tdp_default > 0)
-    fputs("  per_core:\n", out);
+  if (m->has_tdp_estimate)
+    fprintf(out,
+            "  estimate:\n    intercept: %.17g\n    ln_cores_per_chip: "
+            "%.17g\n    ln_mhz: %.17g\n",
+            m->tdp_intercept, m->tdp_ln_cores_per_chip, m->tdp_ln_mhz);
+  if (m->has_tdp_estimate && m->ntdp_arch > 0)
+    fputs("    architecture:\n", out);
   for (size_t i = 0; i < m->ntdp_arch; i++) {
-    fputs("    ", out);
+    fputs("      ", out);
     put_string(out, m->tdp_arch[i].name);
     fprintf(out, ": %.17g\n", m->tdp_arch[i].w);
   }
-  if (m->tdp_default > 0)
-    fprintf(out, "    default: %.17g\n", m->tdp_default);
   fputs("components:\n", out);
   for (int c = 0; c < COMPONENT_MAX; c++)
     if (m->comp[c].present)

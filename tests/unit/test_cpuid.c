@@ -11,6 +11,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,12 @@ static const char rules_model[] =
     "  by_cpu:\n"
     "    \"E5-2660V2\": 95\n"
     "    \"GOLD 6140\": 140\n"
-    "  per_core:\n"
-    "    b: 5\n"
-    "    default: 10\n"
+    "  estimate:\n"
+    "    intercept: 0\n"
+    "    ln_cores_per_chip: 1\n"
+    "    ln_mhz: 0\n"
+    "    architecture:\n"
+    "      b: 0.5\n"
     "components:\n"
     "  platform:\n"
     "    type: load_curve\n"
@@ -260,11 +264,12 @@ START_TEST(test_rules_and_tdp) {
   ck_assert_close(model_tdp_w(m), 190);
   arch_of(m, "Intel(R) Xeon(R) Gold 6140 CPU @ 2.30GHz", 0, 0, 0, false);
   ck_assert_close(model_tdp_w(m), 280);
-  /* Else the architecture's W per core x 8 cores, else the default. */
+  /* Else estimated: ln W per chip = ln(8 cores / 2 chips) + the
+   * architecture's row; x 2 chips. */
   arch_of(m, "Intel Xeon Processor", 6, 106, 0, false);
-  ck_assert_close(model_tdp_w(m), 40);
+  ck_assert_close(model_tdp_w(m), 2 * 4 * exp(0.5));
   arch_of(m, "Intel Xeon Processor", 6, 85, 4, false);
-  ck_assert_close(model_tdp_w(m), 80);
+  ck_assert_close(model_tdp_w(m), 2 * 4);
   /* Written and read back: the same rules. */
   char *text;
   struct power_model *back = reload_written(m, &text);
@@ -291,10 +296,15 @@ static const struct {
      "t:8: missing required key \"vendor\" in \"cpuid_rules\""},
     {"hypervisor: false", "hypervisor: no",
      "t:8: \"hypervisor\" must be true or false"},
-    {"    b: 5\n", "    b: -5\n", "t:14: \"b\" must be greater than 0"},
+    {"    ln_mhz: 0\n", "    ln_mhz: fast\n",
+     "t:16: \"ln_mhz\" must be a number"},
+    {"    ln_mhz: 0\n", "",
+     "t:14: missing required key \"ln_mhz\" in \"estimate\""},
+    {"\"GOLD 6140\": 140", "\"GOLD 6140\": 0",
+     "t:12: \"GOLD 6140\" must be greater than 0"},
     {"    \"GOLD 6140\": 140\n", "    \"E5-2660V2\": 140\n",
      "t:12: duplicate CPU \"E5-2660V2\" in \"by_cpu\""},
-    {"  per_core:", "  per_cpu:", "t:13: unknown key \"per_cpu\" in \"tdp\""},
+    {"  estimate:", "  per_core:", "t:13: unknown key \"per_core\" in \"tdp\""},
 };
 
 START_TEST(test_bad_rules) {
