@@ -11,16 +11,19 @@ gives the same bytes.
 
 The model sees only what a Linux host can see: the CPU model name (mapped to
 an architecture by the regular expressions in ARCH_RULES, which the C side
-applies to /proc/cpuinfo's "model name"), sockets (chips), cores, threads,
-memory and the nominal clock. For each of SPECpower's 11 load levels it
+applies to /proc/cpuinfo's "model name"; a generic name falls back to
+CPUID_RULES on the CPU's vendor, family, model and stepping), sockets
+(chips), cores, threads, memory, the nominal clock and the total TDP (by
+the CPU name's key from the TDP table, else estimated from cores per chip,
+clock and architecture; the C side computes it the same way). For each of SPECpower's 11 load levels it
 predicts the log of the whole-server AC power at idle, and at every other
 level the log of the power above idle:
 
     ln W_0 = intercept_0 + sum_t coef_t0 * ln(machine value t) + arch_0
     ln (W_j - W_0) = intercept_j + sum_t coef_tj * ln(machine value t) + arch_j
 
-fitted by ridge regression (the penalty chosen by cross-validation inside
-each training set); the C side interpolates linearly between levels, at
+fitted by ridge regression reweighted to least absolute deviations (the
+penalty chosen by cross-validation inside each training set); the C side interpolates linearly between levels, at
 utilization u = bpf_cpu_time_ms / (1000 * threads), and keeps W
 non-decreasing in u. See models/README.md (load_curve).
 """
