@@ -48,8 +48,10 @@ static const char usage_head[] =
     "        /sys) with any --machine overrides, evaluate it on the given\n"
     "        per-second feature rates and print one line of JSON:\n"
     "          {\"model\", \"origin\", \"output_type\", \"machine\": {cpu,\n"
-    "           architecture, vendor, chips, cores, threads, memory_gb, mhz,\n"
-    "           hypervisor}, \"core_ratio\", \"components\": {NAME:\n"
+    "           architecture, architecture_from (name, cpuid or empty),\n"
+    "           cpu_family, cpu_model, cpu_stepping, tdp_w, vendor, chips,\n"
+    "           cores, threads, memory_gb, mhz, hypervisor}, \"core_ratio\",\n"
+    "           \"components\": {NAME:\n"
     "           {\"absolute_w\", \"idle_w\"} for each component the model\n"
     "           has}, \"total\": {\"absolute_w\", \"idle_w\"}, "
     "\"stated_error\":\n"
@@ -81,7 +83,12 @@ static const char usage_tail[] =
     "\n"
     "        cpu and vendor are text; chips, cores and threads whole\n"
     "        numbers; memory_gb and mhz (the nominal clock) numbers;\n"
-    "        hypervisor 0, 1, true or false.\n"
+    "        hypervisor 0, 1, true or false; cpu_family, cpu_model and\n"
+    "        cpu_stepping (cpuinfo's CPUID numbers) whole numbers.\n"
+    "        cpu= names another CPU: the vendor follows the name when it\n"
+    "        names a maker (Intel, AMD, Hygon, Ampere, ...) unless vendor=\n"
+    "        is given too, and this machine's CPUID numbers are dropped\n"
+    "        unless cpu_family=, cpu_model= or cpu_stepping= is given too.\n"
     "    --help, -h\n"
     "        Print this text.\n"
     "\n"
@@ -181,7 +188,8 @@ static size_t key_at(const char *s) {
 
 /* Apply "key=value,key=value..." to spec. A comma ends a value only when a
  * known key and '=' follow it: CPU names may hold commas. */
-static int apply_machine(struct machine_spec *spec, const char *arg) {
+static int apply_machine(struct machine_spec *spec, const char *arg,
+                         bool given[]) {
   char buf[1024], err[1024];
   if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
     return usage_error("--machine: value too long: \"%s\"", arg);
@@ -200,10 +208,35 @@ static int apply_machine(struct machine_spec *spec, const char *arg) {
       fprintf(stderr, PROG ": --machine: %s\n", err);
       return 1;
     }
+    for (int i = 0; machine_keys[i]; i++)
+      if (strcmp(machine_keys[i], p) == 0)
+        given[i] = true;
     if (!end)
       return 0;
     p = end + 1;
   }
+}
+
+static bool key_given(const bool given[], const char *key) {
+  for (int i = 0; machine_keys[i]; i++)
+    if (strcmp(machine_keys[i], key) == 0)
+      return given[i];
+  return false;
+}
+
+/* A --machine cpu= names another CPU than this host's: its vendor follows
+ * the name when the name names one (unless vendor= is given too), and this
+ * host's CPUID numbers no longer describe it (unless cpu_family= is given
+ * too): the model's cpuid_rules are not consulted. */
+static void cpu_given(struct machine_spec *spec, const bool given[]) {
+  if (!key_given(given, "cpu"))
+    return;
+  const char *vendor = machine_vendor_from_name(spec->cpu);
+  if (vendor && !key_given(given, "vendor"))
+    snprintf(spec->vendor, sizeof(spec->vendor), "%s", vendor);
+  if (!key_given(given, "cpu_family") && !key_given(given, "cpu_model") &&
+      !key_given(given, "cpu_stepping"))
+    spec->cpu_family = spec->cpu_model = spec->cpu_stepping = 0;
 }
 
 /* FEATURE=VALUE into x; a feature may be given once. */
@@ -269,10 +302,21 @@ static json_object *stated(double v) {
 }
 
 static json_object *machine_json(const struct machine_spec *s,
-                                 const char *arch) {
+                                 const struct power_model *m) {
+  const char *arch = model_cpu_architecture(m);
   json_object *o = json_object_new_object();
   json_object_object_add(o, "cpu", json_object_new_string(s->cpu));
   json_object_object_add(o, "architecture", json_object_new_string(arch));
+  json_object_object_add(
+      o, "architecture_from",
+      json_object_new_string(!*arch                                 ? ""
+                             : model_cpu_architecture_from_cpuid(m) ? "cpuid"
+                                                                    : "name"));
+  json_object_object_add(o, "cpu_family", json_object_new_int64(s->cpu_family));
+  json_object_object_add(o, "cpu_model", json_object_new_int64(s->cpu_model));
+  json_object_object_add(o, "cpu_stepping",
+                         json_object_new_int64(s->cpu_stepping));
+  json_object_object_add(o, "tdp_w", json_object_new_double(model_tdp_w(m)));
   json_object_object_add(o, "vendor", json_object_new_string(s->vendor));
   json_object_object_add(o, "chips", json_object_new_int64(s->chips));
   json_object_object_add(o, "cores", json_object_new_int64(s->cores));
@@ -298,8 +342,7 @@ static int print_prediction(const struct power_model *m, const char *origin,
   json_object_object_add(root, "origin", json_object_new_string(origin));
   json_object_object_add(root, "output_type",
                          json_object_new_string(output_name(m)));
-  json_object_object_add(root, "machine",
-                         machine_json(spec, model_cpu_architecture(m)));
+  json_object_object_add(root, "machine", machine_json(spec, m));
   json_object_object_add(root, "core_ratio",
                          json_object_new_double(model_core_ratio(m)));
   json_object *components = json_object_new_object();
@@ -348,9 +391,11 @@ static int cmd_predict(int argc, char **argv) {
   }
   struct machine_spec spec;
   read_this_machine(&spec);
+  bool keys[64] = {false};
   for (int i = 0; i < nmachine; i++)
-    if (apply_machine(&spec, machine_args[i]))
+    if (apply_machine(&spec, machine_args[i], keys))
       return 1;
+  cpu_given(&spec, keys);
   struct power_model *m = load_model(model_path);
   if (!m)
     return 1;

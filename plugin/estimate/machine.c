@@ -76,6 +76,7 @@ struct cpuinfo_scan {
   char hardware[128];
   unsigned implementer, part;
   bool has_implementer, has_part;
+  bool has_cpuid[3]; /* cpu family, model, stepping seen */
 };
 
 /* Room for element n of *arr; false (noted in s) when out of memory. */
@@ -161,6 +162,16 @@ static void scan_line(struct cpuinfo_scan *s, const char *path, unsigned line,
       warn_value(path, line, key, value);
     else if (first && s->cpu_mhz == 0)
       s->cpu_mhz = d;
+  } else if (strcmp(key, "cpu family") == 0 || strcmp(key, "model") == 0 ||
+             strcmp(key, "stepping") == 0) {
+    /* x86 numbers; other architectures may say "model: 2.2 (pvr ...)"
+     * (POWER): not a number, silently not CPUID. */
+    int i = key[0] == 'c' ? 0 : key[0] == 'm' ? 1 : 2;
+    unsigned *dst[] = {&m->cpu_family, &m->cpu_model, &m->cpu_stepping};
+    if (first && !s->has_cpuid[i] && parse_unsigned(value, &u)) {
+      *dst[i] = u;
+      s->has_cpuid[i] = true;
+    }
   } else if (strcmp(key, "flags") == 0) {
     if (has_word(value, "hypervisor"))
       m->hypervisor = true;
@@ -386,6 +397,39 @@ static double nominal_mhz(const char *sysfs_root, const struct machine_spec *m,
   return mhz;
 }
 
+/* "32K", "1024K", "32M" (sysfs cache size) in KiB; 0 when malformed. */
+static double cache_size_kb(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || end == s || !isdigit((unsigned char)s[0]))
+    return 0;
+  if (strcmp(end, "K") == 0)
+    return (double)v;
+  if (strcmp(end, "M") == 0)
+    return (double)v * 1024;
+  if (*end == '\0')
+    return (double)v / 1024;
+  return 0;
+}
+
+/* The largest cache cpu0 sees (its last level), from
+ * devices/system/cpu/cpu0/cache/index<N>/size; 0 when none is listed. */
+static double largest_cache_kb(const char *sysfs_root) {
+  double best = 0;
+  for (int i = 0; i < 16; i++) {
+    char path[4096], buf[64];
+    snprintf(path, sizeof(path),
+             "%s/devices/system/cpu/cpu0/cache/index%d/size", sysfs_root, i);
+    if (!read_first_line(path, buf, sizeof(buf)))
+      continue;
+    double kb = cache_size_kb(buf);
+    if (kb > best)
+      best = kb;
+  }
+  return best;
+}
+
 int machine_read(const char *proc_root, const char *sysfs_root,
                  struct machine_spec *out, char *err, size_t errlen) {
   struct machine_spec m = {0};
@@ -406,6 +450,10 @@ int machine_read(const char *proc_root, const char *sysfs_root,
     }
     read_memory(proc_root, &m);
     m.mhz = nominal_mhz(sysfs_root, &m, s.cpu_mhz);
+    m.max_mhz = cpufreq_mhz(sysfs_root, "cpuinfo_max_freq");
+    m.cache_kb = largest_cache_kb(sysfs_root);
+    if (!s.has_cpuid[0]) /* family 0: none known */
+      m.cpu_model = m.cpu_stepping = 0;
     *out = m;
   }
   free(s.chips);
@@ -414,9 +462,46 @@ int machine_read(const char *proc_root, const char *sysfs_root,
 }
 
 const char *const machine_keys[] = {
-    "cpu",       "vendor", "chips",      "cores", "threads",
-    "memory_gb", "mhz",    "hypervisor", NULL,
+    "cpu", "vendor",     "chips",      "cores",     "threads",      "memory_gb",
+    "mhz", "hypervisor", "cpu_family", "cpu_model", "cpu_stepping", NULL,
 };
+
+/* Words of a CPU model name that name its maker, and that maker's
+ * vendor_id (ARM makers as name_arm_cpu names them). */
+static const struct {
+  const char *word, *vendor;
+} name_vendors[] = {
+    {"Intel", "GenuineIntel"},   {"AMD", "AuthenticAMD"},
+    {"Hygon", "HygonGenuine"},   {"Ampere", "Ampere"},
+    {"Graviton", "ARM"},         {"Neoverse", "ARM"},
+    {"Cortex", "ARM"},           {"Kunpeng", "HiSilicon"},
+    {"Zhaoxin", "CentaurHauls"},
+};
+
+/* Where word first occurs in s, case-insensitively and not inside a
+ * longer word ("AMD" in "AMD EPYC", not in "HAMDEN"); NULL when nowhere. */
+static const char *find_word(const char *s, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = s; *p; p++)
+    if (strncasecmp(p, word, n) == 0 &&
+        (p == s || !isalnum((unsigned char)p[-1])) &&
+        !isalpha((unsigned char)p[n]))
+      return p;
+  return NULL;
+}
+
+const char *machine_vendor_from_name(const char *cpu) {
+  /* The first maker the name names: "AMD EPYC (Intel compatible)" is AMD. */
+  const char *vendor = NULL, *first = NULL;
+  for (size_t i = 0; i < sizeof(name_vendors) / sizeof(*name_vendors); i++) {
+    const char *p = find_word(cpu, name_vendors[i].word);
+    if (p && (!first || p < first)) {
+      first = p;
+      vendor = name_vendors[i].vendor;
+    }
+  }
+  return vendor;
+}
 
 static int set_string(char *dst, size_t size, const char *key,
                       const char *value, char *err, size_t errlen) {
@@ -435,6 +520,11 @@ int machine_set(struct machine_spec *m, const char *key, const char *value,
                     : strcmp(key, "cores") == 0   ? &m->cores
                     : strcmp(key, "threads") == 0 ? &m->threads
                                                   : NULL;
+  if (!count)
+    count = strcmp(key, "cpu_family") == 0     ? &m->cpu_family
+            : strcmp(key, "cpu_model") == 0    ? &m->cpu_model
+            : strcmp(key, "cpu_stepping") == 0 ? &m->cpu_stepping
+                                               : NULL;
   double *real = strcmp(key, "memory_gb") == 0 ? &m->memory_gb
                  : strcmp(key, "mhz") == 0     ? &m->mhz
                                                : NULL;

@@ -19,7 +19,19 @@ struct machine_spec {
                        model name's "@ x GHz", else "cpu MHz", else
                        cpuinfo_max_freq (machine.c says why) */
   bool hypervisor;  /* the "hypervisor" CPU flag: this is a VM */
+  /* What the CPU says about itself (CPUID, via cpuinfo's "cpu family",
+   * "model", "stepping"), for the model's cpuid_rules when the name is
+   * generic ("AMD EPYC", "Intel Xeon Processor (Icelake)"). No x86 CPU
+   * has family 0: cpu_family 0 means none of the three is known. */
+  unsigned cpu_family, cpu_model, cpu_stepping;
+  double cache_kb; /* the largest cache of cpu0 (sysfs cache/index*), KiB */
+  double max_mhz;  /* cpufreq cpuinfo_max_freq of cpu0 (turbo), 0: none */
 };
+
+/* The vendor_id a CPU model name implies ("Intel ..." -> GenuineIntel,
+ * "AMD ..." -> AuthenticAMD, "Ampere ..." -> Ampere, ...), NULL when the
+ * name names no vendor. */
+const char *machine_vendor_from_name(const char *cpu);
 
 /* Read this host from <proc_root>/cpuinfo, <proc_root>/meminfo and
  * <sysfs_root>/devices/system/cpu. Fields that cannot be read stay 0 or
@@ -32,9 +44,9 @@ int machine_read(const char *proc_root, const char *sysfs_root,
 extern const char *const machine_keys[];
 
 /* Set one field by its key: cpu, vendor, chips, cores, threads, memory_gb,
- * mhz, hypervisor (0/1/true/false). Numbers are parsed strictly (the
- * whole value, no sign or blanks). Returns -1 with a message naming the key on
- * an unknown key or a bad value. */
+ * mhz, hypervisor (0/1/true/false), cpu_family, cpu_model, cpu_stepping.
+ * Numbers are parsed strictly (the whole value, no sign or blanks). Returns -1
+ * with a message naming the key on an unknown key or a bad value. */
 int machine_set(struct machine_spec *m, const char *key, const char *value,
                 char *err, size_t errlen);
 

@@ -6,11 +6,13 @@
  * model_internal.h; documentation: models/README.md. */
 #include "model_internal.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "array_grow.h"
 #include "errmsg.h"
@@ -60,7 +62,7 @@ size_t curve_length(enum component_type t) {
 static const char *const lc_term_names[LC_TERM_MAX] = {
     [LC_THREADS] = "ln_threads", [LC_CORES] = "ln_cores",
     [LC_CHIPS] = "ln_chips",     [LC_MEMORY_GB] = "ln_memory_gb",
-    [LC_MHZ] = "ln_mhz",
+    [LC_MHZ] = "ln_mhz",         [LC_TDP_W] = "ln_tdp_w",
 };
 
 const char *lc_term_name(enum lc_term t) {
@@ -125,6 +127,17 @@ void model_free(struct power_model *m) {
     free(m->rules[i].name);
   }
   free(m->rules);
+  for (size_t i = 0; i < m->ncpuid; i++) {
+    free(m->cpuid[i].vendor);
+    free(m->cpuid[i].name);
+  }
+  free(m->cpuid);
+  for (size_t i = 0; i < m->ntdp; i++)
+    free(m->tdp[i].cpu);
+  free(m->tdp);
+  for (size_t i = 0; i < m->ntdp_arch; i++)
+    free(m->tdp_arch[i].name);
+  free(m->tdp_arch);
   free(m->trained_on.cpu);
   free(m->name);
   free(m->source);
@@ -155,6 +168,96 @@ enum model_output model_output_type(const struct power_model *m) {
 
 const char *model_cpu_architecture(const struct power_model *m) {
   return m ? m->arch : "";
+}
+
+bool model_cpu_architecture_from_cpuid(const struct power_model *m) {
+  return m && m->arch_from_cpuid;
+}
+
+double model_tdp_w(const struct power_model *m) {
+  return m ? m->tdp_w : 0;
+}
+
+/* --- CPU name key (tdp.by_cpu) --------------------------------------------
+ */
+
+static bool all_of(const char *s, size_t n, const char *set) {
+  for (size_t i = 0; i < n; i++)
+    if (!strchr(set, s[i]))
+      return false;
+  return n > 0;
+}
+
+/* A word model_cpu_key leaves out: a maker or family word, a core count,
+ * a clock ("2.30GHZ", "2.3", "GHZ"). */
+static bool key_noise(const char *w, size_t n) {
+  static const char *const drop[] = {"INTEL",     "AMD",  "XEON", "CPU",
+                                     "PROCESSOR", "CORE", "GHZ",  "MHZ"};
+  for (size_t i = 0; i < sizeof(drop) / sizeof(*drop); i++)
+    if (strlen(drop[i]) == n && memcmp(w, drop[i], n) == 0)
+      return true;
+  if (n >= 5 && memcmp(w + n - 5, "-CORE", 5) == 0)
+    return true;
+  size_t digits = n;
+  if (n >= 3 &&
+      (memcmp(w + n - 3, "GHZ", 3) == 0 || memcmp(w + n - 3, "MHZ", 3) == 0))
+    digits = n - 3;
+  return all_of(w, digits, "0123456789.") &&
+         (digits < n || memchr(w, '.', digits));
+}
+
+/* A suffix joined to the word before: V2, V3, ..., HE, EE, SE. */
+static bool key_suffix(const char *w, size_t n) {
+  if (n >= 2 && w[0] == 'V' && all_of(w + 1, n - 1, "0123456789"))
+    return true;
+  return n == 2 && (memcmp(w, "HE", 2) == 0 || memcmp(w, "EE", 2) == 0 ||
+                    memcmp(w, "SE", 2) == 0);
+}
+
+void model_cpu_key(const char *cpu, char *out, size_t outlen) {
+  /* (R) and (TM) start with "(" and so end the name above: "Intel(R)
+   * Xeon(R) Gold 6140" would be cut to "INTEL". Drop them first. */
+  char clean[256];
+  size_t c = 0;
+  for (const char *p = cpu; *p && c + 1 < sizeof(clean);) {
+    if (strncasecmp(p, "(R)", 3) == 0) {
+      clean[c++] = ' ';
+      p += 3;
+    } else if (strncasecmp(p, "(TM)", 4) == 0) {
+      clean[c++] = ' ';
+      p += 4;
+    } else {
+      clean[c++] = *p++;
+    }
+  }
+  clean[c] = '\0';
+  char up[256];
+  size_t n = 0;
+  for (const char *p = clean; *p && n + 1 < sizeof(up); p++) {
+    if (strchr("@([,", *p))
+      break;
+    up[n++] = (char)toupper((unsigned char)*p);
+  }
+  up[n] = '\0';
+  size_t o = 0;
+  if (outlen == 0)
+    return;
+  out[0] = '\0';
+  for (const char *p = up; *p;) {
+    while (*p && isspace((unsigned char)*p))
+      p++;
+    const char *w = p;
+    while (*p && !isspace((unsigned char)*p))
+      p++;
+    size_t len = (size_t)(p - w);
+    if (len == 0 || key_noise(w, len))
+      continue;
+    if (!(o > 0 && key_suffix(w, len)) && o > 0 && o + 1 < outlen)
+      out[o++] = ' ';
+    for (size_t i = 0; i < len && o + 1 < outlen; i++)
+      out[o++] = w[i];
+    out[o] = '\0';
+  }
 }
 
 double model_core_ratio(const struct power_model *m) {
@@ -356,6 +459,54 @@ void model_predict_node(const struct power_model *m,
 /* --- Binding ----------------------------------------------------------------
  */
 
+static bool in_ranges(const struct cpuid_range *r, size_t n, unsigned v) {
+  if (n == 0)
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (v >= r[i].lo && v <= r[i].hi)
+      return true;
+  return false;
+}
+
+/* The first cpuid_rules entry the CPU's vendor, family, model and stepping
+ * fall in; NULL when none or the CPU stated no family. */
+static const struct cpuid_rule *cpuid_match(const struct power_model *m,
+                                            const struct machine_spec *spec) {
+  if (spec->cpu_family == 0)
+    return NULL;
+  for (size_t i = 0; i < m->ncpuid; i++) {
+    const struct cpuid_rule *r = &m->cpuid[i];
+    if (strcmp(r->vendor, spec->vendor) == 0 && r->family == spec->cpu_family &&
+        in_ranges(r->models, r->nmodels, spec->cpu_model) &&
+        in_ranges(r->steppings, r->nsteppings, spec->cpu_stepping) &&
+        (r->hypervisor < 0 || r->hypervisor == (int)spec->hypervisor))
+      return r;
+  }
+  return NULL;
+}
+
+/* Total TDP of the machine (or of the VM host: its chips and cores, the
+ * VM's CPU and clock): tdp.by_cpu's W per chip for this CPU name x chips,
+ * else tdp.estimate's W per chip x chips; 0 when neither applies. */
+static double machine_tdp_w(const struct power_model *m,
+                            const struct machine_spec *spec, double chips,
+                            double cores) {
+  char key[256];
+  model_cpu_key(spec->cpu, key, sizeof(key));
+  if (key[0])
+    for (size_t i = 0; i < m->ntdp; i++)
+      if (strcmp(m->tdp[i].cpu, key) == 0)
+        return m->tdp[i].w * chips;
+  if (!m->has_tdp_estimate || !(chips > 0 && cores > 0 && spec->mhz > 0))
+    return 0;
+  double e = m->tdp_intercept + m->tdp_ln_cores_per_chip * log(cores / chips) +
+             m->tdp_ln_mhz * log(spec->mhz);
+  for (size_t i = 0; i < m->ntdp_arch; i++)
+    if (strcmp(m->tdp_arch[i].name, m->arch) == 0)
+      e += m->tdp_arch[i].w;
+  return exp(e) * chips;
+}
+
 /* The machine values the load curve's terms take, and the threads its W
  * is shared over: the machine itself, or for a VM the host described by
  * vm_host (with the VM's own clock). */
@@ -373,7 +524,7 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
   double v[LC_TERM_MAX] = {
       [LC_THREADS] = spec->threads, [LC_CORES] = spec->cores,
       [LC_CHIPS] = spec->chips,     [LC_MEMORY_GB] = spec->memory_gb,
-      [LC_MHZ] = spec->mhz,
+      [LC_MHZ] = spec->mhz,         [LC_TDP_W] = m->tdp_w,
   };
   double share = 1;
   bool vm = spec->hypervisor && lc->has_vm_host;
@@ -382,6 +533,7 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
     v[LC_CORES] = lc->vm_host.cores;
     v[LC_CHIPS] = lc->vm_host.chips;
     v[LC_MEMORY_GB] = lc->vm_host.memory_gb;
+    v[LC_TDP_W] = machine_tdp_w(m, spec, lc->vm_host.chips, lc->vm_host.cores);
     share = spec->threads / lc->vm_host.threads;
   }
   for (int t = 0; t < LC_TERM_MAX; t++)
@@ -418,11 +570,18 @@ static int load_curve_bind(struct power_model *m, enum kepler_component c,
 int model_bind_machine(struct power_model *m, const struct machine_spec *spec,
                        char *err, size_t errlen) {
   m->arch = "";
+  m->arch_from_cpuid = false;
   for (size_t i = 0; i < m->nrules; i++)
     if (regexec(&m->rules[i].re, spec->cpu, 0, NULL, 0) == 0) {
       m->arch = m->rules[i].name;
       break;
     }
+  const struct cpuid_rule *r = m->arch[0] ? NULL : cpuid_match(m, spec);
+  if (r) {
+    m->arch = r->name;
+    m->arch_from_cpuid = true;
+  }
+  m->tdp_w = machine_tdp_w(m, spec, spec->chips, spec->cores);
   m->core_ratio = 1;
   if (m->trained_on.cores > 0 && spec->cores > 0)
     m->core_ratio = fmin(spec->cores / m->trained_on.cores, 1);

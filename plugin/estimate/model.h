@@ -30,6 +30,12 @@ int model_bind_machine(struct power_model *m, const struct machine_spec *spec,
                        char *err, size_t errlen);
 /* The cpu_architecture the bound machine got, "" when none matched. */
 const char *model_cpu_architecture(const struct power_model *m);
+/* Whether that architecture came from the model's cpuid_rules (the CPU's
+ * vendor, family and model) rather than from its name. */
+bool model_cpu_architecture_from_cpuid(const struct power_model *m);
+/* The bound machine's total TDP in W from the model's tdp block (by CPU
+ * name, else by architecture per core); 0 when the model has none. */
+double model_tdp_w(const struct power_model *m);
 /* min(cores here / cores of the training machine, 1); 1 when unknown. */
 double model_core_ratio(const struct power_model *m);
 enum model_output model_output_type(const struct power_model *m);

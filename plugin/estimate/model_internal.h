@@ -58,6 +58,7 @@ enum lc_term {
   LC_CHIPS,
   LC_MEMORY_GB,
   LC_MHZ,
+  LC_TDP_W, /* total TDP: tdp per chip x chips (model tdp block) */
   LC_TERM_MAX,
 };
 const char *lc_term_name(enum lc_term t); /* "ln_threads", ... */
@@ -116,6 +117,31 @@ struct arch_rule {
   regex_t re;
 };
 
+/* One cpuid_rules entry: CPUs whose vendor_id, family and model (and
+ * stepping, when listed) fall in it get architecture name. */
+#define CPUID_MAX_RANGES 32
+struct cpuid_range {
+  unsigned lo, hi;
+};
+struct cpuid_rule {
+  char *vendor, *name;
+  unsigned family;
+  size_t nmodels, nsteppings; /* 0: any */
+  struct cpuid_range models[CPUID_MAX_RANGES], steppings[CPUID_MAX_RANGES];
+  int hypervisor; /* -1: any; 0: only on bare metal; 1: only in a VM */
+};
+
+/* One tdp.by_cpu entry: a CPU name key (model_cpu_key) and its TDP. */
+struct tdp_entry {
+  char *cpu;
+  double w; /* per chip */
+};
+/* tdp.estimate's architecture rows: added to ln W per chip. */
+struct tdp_arch {
+  char *name;
+  double w;
+};
+
 struct power_model {
   char *name;
   char *source;    /* NULL when not stated */
@@ -125,11 +151,31 @@ struct power_model {
   struct trained_on trained_on;
   size_t nrules;
   struct arch_rule *rules;
+  size_t ncpuid;
+  struct cpuid_rule *cpuid;
+  size_t ntdp, ntdp_arch;
+  struct tdp_entry *tdp;
+  struct tdp_arch *tdp_arch;
+  /* tdp.estimate, for a CPU by_cpu lacks: ln W per chip = intercept +
+   * ln_cores_per_chip x ln(cores / chips) + ln_mhz x ln MHz + the
+   * architecture's row (tdp_arch). */
+  bool has_tdp_estimate;
+  double tdp_intercept, tdp_ln_cores_per_chip, tdp_ln_mhz;
   struct component_model comp[COMPONENT_MAX];
   /* Set by model_bind_machine. */
-  const char *arch; /* a rule's name, or "" */
+  const char *arch;     /* a rule's name, or "" */
+  bool arch_from_cpuid; /* arch came from cpuid_rules, not the name */
+  double tdp_w;         /* the machine's total TDP (machine_tdp_w), 0: none */
   double core_ratio;
 };
+
+/* The key a CPU model name has in tdp.by_cpu: upper case, cut at "@",
+ * "(", "[" or ",", without (R) and (TM), without the words INTEL, AMD,
+ * XEON, CPU, PROCESSOR, CORE, "<n>-CORE" and clock figures, and with
+ * V<n>, HE, EE, SE joined to the word before ("Intel(R) Xeon(R) CPU
+ * E5-2660 v2 @ 2.20GHz" -> "E5-2660V2"); models/fit_default.py's cpu_key
+ * is the same function. */
+void model_cpu_key(const char *cpu, char *out, size_t outlen);
 
 /* A new empty model (nothing stated, unbound); NULL when out of memory. */
 struct power_model *model_new(void);

@@ -764,6 +764,180 @@ fail:
   return -1;
 }
 
+/* A whole number 0..UINT_MAX: the whole scalar, digits only. */
+static bool is_whole(const char *s, size_t len, unsigned *out) {
+  if (len == 0 || len > 9)
+    return false;
+  unsigned v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (!isdigit((unsigned char)s[i]))
+      return false;
+    v = v * 10 + (unsigned)(s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+/* models: [N, "LO-HI", ...] (or steppings) into ranges. */
+static int get_ranges(struct parse *p, const char *key, yaml_node_t *n,
+                      struct cpuid_range *r, size_t *count) {
+  char buf[128];
+  if (want_sequence(p, key, n))
+    return -1;
+  size_t len = n->data.sequence.items.top - n->data.sequence.items.start;
+  if (len == 0 || len > CPUID_MAX_RANGES)
+    return fail(p, n, "\"%s\" must hold 1 to %d numbers or ranges, got %zu",
+                key, CPUID_MAX_RANGES, len);
+  for (size_t i = 0; i < len; i++) {
+    yaml_node_t *item = node(p, n->data.sequence.items.start[i]);
+    const char *v = scalar(item);
+    const char *dash = v ? strchr(v, '-') : NULL;
+    bool ok = v && (dash ? is_whole(v, (size_t)(dash - v), &r[i].lo) &&
+                               is_whole(dash + 1, strlen(dash + 1), &r[i].hi)
+                         : is_whole(v, strlen(v), &r[i].lo));
+    if (ok && !dash)
+      r[i].hi = r[i].lo;
+    if (!ok || r[i].hi < r[i].lo)
+      return fail(p, item,
+                  "\"%s\" must hold whole numbers N or ranges LO-HI (LO <= "
+                  "HI), got %s",
+                  key, describe(item, buf, sizeof buf));
+  }
+  *count = len;
+  return 0;
+}
+
+/* cpuid_rules: [ { vendor: V, family: F, models: [...], steppings: [...],
+ * hypervisor: true|false, name: ARCH }, ... ] */
+static int parse_cpuid_rules(struct parse *p, yaml_node_t *n,
+                             struct power_model *m) {
+  if (want_sequence(p, "\"cpuid_rules\"", n))
+    return -1;
+  size_t len = n->data.sequence.items.top - n->data.sequence.items.start;
+  m->cpuid = calloc(len ? len : 1, sizeof *m->cpuid);
+  if (!m->cpuid)
+    return fail(p, n, "out of memory");
+  for (size_t i = 0; i < len; i++) {
+    yaml_node_t *item = node(p, n->data.sequence.items.start[i]);
+    enum { F_VENDOR, F_FAMILY, F_MODELS, F_STEPPINGS, F_HYPERVISOR, F_NAME };
+    struct field f[] = {
+        [F_VENDOR] = {"vendor", true, NULL},
+        [F_FAMILY] = {"family", true, NULL},
+        [F_MODELS] = {"models", false, NULL},
+        [F_STEPPINGS] = {"steppings", false, NULL},
+        [F_HYPERVISOR] = {"hypervisor", false, NULL},
+        [F_NAME] = {"name", true, NULL},
+    };
+    /* Counted at once, so that model_free frees a half-read rule. */
+    struct cpuid_rule *r = &m->cpuid[m->ncpuid++];
+    r->hypervisor = -1;
+    char buf[128];
+    const char *fam;
+    if (want_mapping(p, "a \"cpuid_rules\" entry", item) ||
+        get_fields(p, item, "in \"cpuid_rules\"", f, ARRAY_SIZE(f)) ||
+        get_string(p, "vendor", f[F_VENDOR].value, &r->vendor) ||
+        get_string(p, "name", f[F_NAME].value, &r->name))
+      return -1;
+    fam = scalar(f[F_FAMILY].value);
+    if (!fam || !is_whole(fam, strlen(fam), &r->family) || r->family == 0)
+      return fail(p, f[F_FAMILY].value,
+                  "\"family\" must be a whole number above 0, got %s",
+                  describe(f[F_FAMILY].value, buf, sizeof buf));
+    if ((f[F_MODELS].value &&
+         get_ranges(p, "models", f[F_MODELS].value, r->models, &r->nmodels)) ||
+        (f[F_STEPPINGS].value &&
+         get_ranges(p, "steppings", f[F_STEPPINGS].value, r->steppings,
+                    &r->nsteppings)))
+      return -1;
+    if (f[F_HYPERVISOR].value) {
+      const char *h = scalar(f[F_HYPERVISOR].value);
+      if (h && strcmp(h, "true") == 0)
+        r->hypervisor = 1;
+      else if (h && strcmp(h, "false") == 0)
+        r->hypervisor = 0;
+      else
+        return fail(p, f[F_HYPERVISOR].value,
+                    "\"hypervisor\" must be true or false, got %s",
+                    describe(f[F_HYPERVISOR].value, buf, sizeof buf));
+    }
+  }
+  return 0;
+}
+
+/* tdp: { by_cpu: { KEY: W, ... }, estimate: { intercept: A,
+ * ln_cores_per_chip: B, ln_mhz: C, architecture: { ARCH: D, ... } } }:
+ * W per chip by CPU name key (model_cpu_key), else estimated. */
+static int parse_tdp(struct parse *p, yaml_node_t *n, struct power_model *m) {
+  if (want_mapping(p, "\"tdp\"", n))
+    return -1;
+  struct field f[] = {{"by_cpu", false, NULL}, {"estimate", false, NULL}};
+  if (get_fields(p, n, "in \"tdp\"", f, ARRAY_SIZE(f)))
+    return -1;
+  if (f[0].value) {
+    if (want_mapping(p, "\"by_cpu\"", f[0].value))
+      return -1;
+    m->tdp = calloc(pair_count(f[0].value) ? pair_count(f[0].value) : 1,
+                    sizeof *m->tdp);
+    if (!m->tdp)
+      return fail(p, f[0].value, "out of memory");
+    for_each_pair(pair, f[0].value) {
+      const char *key;
+      if (get_key(p, pair, "CPU keys", "in \"by_cpu\"", &key))
+        return -1;
+      for (size_t i = 0; i < m->ntdp; i++)
+        if (strcmp(m->tdp[i].cpu, key) == 0)
+          return fail(p, node(p, pair->key),
+                      "duplicate CPU \"%s\" in \"by_cpu\"", key);
+      struct tdp_entry *e = &m->tdp[m->ntdp];
+      if (get_positive(p, key, node(p, pair->value), &e->w))
+        return -1;
+      if (!(e->cpu = strdup(key)))
+        return fail(p, node(p, pair->key), "out of memory");
+      m->ntdp++;
+    }
+  }
+  if (!f[1].value)
+    return 0;
+  if (want_mapping(p, "\"estimate\"", f[1].value))
+    return -1;
+  struct field e[] = {{"intercept", true, NULL},
+                      {"ln_cores_per_chip", true, NULL},
+                      {"ln_mhz", true, NULL},
+                      {"architecture", false, NULL}};
+  if (get_fields(p, f[1].value, "in \"estimate\"", e, ARRAY_SIZE(e)) ||
+      get_number(p, "intercept", e[0].value, &m->tdp_intercept) ||
+      get_number(p, "ln_cores_per_chip", e[1].value,
+                 &m->tdp_ln_cores_per_chip) ||
+      get_number(p, "ln_mhz", e[2].value, &m->tdp_ln_mhz))
+    return -1;
+  m->has_tdp_estimate = true;
+  if (!e[3].value)
+    return 0;
+  if (want_mapping(p, "\"architecture\" of \"estimate\"", e[3].value))
+    return -1;
+  m->tdp_arch = calloc(pair_count(e[3].value) ? pair_count(e[3].value) : 1,
+                       sizeof *m->tdp_arch);
+  if (!m->tdp_arch)
+    return fail(p, e[3].value, "out of memory");
+  for_each_pair(pair, e[3].value) {
+    const char *key;
+    double w;
+    if (get_key(p, pair, "architecture names", "in \"estimate\"", &key) ||
+        get_number(p, key, node(p, pair->value), &w))
+      return -1;
+    for (size_t i = 0; i < m->ntdp_arch; i++)
+      if (strcmp(m->tdp_arch[i].name, key) == 0)
+        return fail(p, node(p, pair->key),
+                    "duplicate architecture \"%s\" in \"estimate\"", key);
+    struct tdp_arch *a = &m->tdp_arch[m->ntdp_arch];
+    if (!(a->name = strdup(key)))
+      return fail(p, node(p, pair->key), "out of memory");
+    a->w = w;
+    m->ntdp_arch++;
+  }
+  return 0;
+}
+
 static const char *const output_types[] = {
     [MODEL_ABS_POWER] = "AbsPower",
     [MODEL_DYN_POWER] = "DynPower",
@@ -800,6 +974,8 @@ static int parse_model(struct parse *p, yaml_node_t *root,
     F_ERROR,
     F_TRAINED_ON,
     F_CPU_ARCHITECTURES,
+    F_CPUID_RULES,
+    F_TDP,
     F_COMPONENTS
   };
   struct field f[] = {
@@ -809,6 +985,8 @@ static int parse_model(struct parse *p, yaml_node_t *root,
       [F_ERROR] = {"error", false, NULL},
       [F_TRAINED_ON] = {"trained_on", false, NULL},
       [F_CPU_ARCHITECTURES] = {"cpu_architectures", false, NULL},
+      [F_CPUID_RULES] = {"cpuid_rules", false, NULL},
+      [F_TDP] = {"tdp", false, NULL},
       [F_COMPONENTS] = {"components", true, NULL},
   };
   if (get_fields(p, root, "at top level", f, ARRAY_SIZE(f)))
@@ -825,6 +1003,10 @@ static int parse_model(struct parse *p, yaml_node_t *root,
     return -1;
   if (f[F_CPU_ARCHITECTURES].value &&
       parse_arch_rules(p, f[F_CPU_ARCHITECTURES].value, m))
+    return -1;
+  if (f[F_CPUID_RULES].value && parse_cpuid_rules(p, f[F_CPUID_RULES].value, m))
+    return -1;
+  if (f[F_TDP].value && parse_tdp(p, f[F_TDP].value, m))
     return -1;
   return parse_components(p, f[F_COMPONENTS].value, m);
 }

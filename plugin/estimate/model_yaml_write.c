@@ -14,6 +14,21 @@
 
 #include "outside_text.h"
 
+/* ", key: [LO-HI, N, ...]" of a cpuid rule; nothing when n is 0 (any). */
+static void put_ranges(FILE *out, const char *key, const struct cpuid_range *r,
+                       size_t n) {
+  if (n == 0)
+    return;
+  fprintf(out, ", %s: [", key);
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].lo == r[i].hi)
+      fprintf(out, "%s%u", i ? ", " : "", r[i].lo);
+    else
+      fprintf(out, "%s%u-%u", i ? ", " : "", r[i].lo, r[i].hi);
+  }
+  fputc(']', out);
+}
+
 /* The code point of the valid UTF-8 character of n bytes at s. */
 static uint32_t code_point(const unsigned char *s, size_t n) {
   static const unsigned char lead_bits[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
@@ -227,6 +242,42 @@ int model_write_yaml(const struct power_model *m, FILE *out) {
     fputs(", name: ", out);
     put_string(out, m->rules[i].name);
     fputs(" }\n", out);
+  }
+  if (m->ncpuid > 0)
+    fputs("cpuid_rules:\n", out);
+  for (size_t i = 0; i < m->ncpuid; i++) {
+    const struct cpuid_rule *r = &m->cpuid[i];
+    fputs("  - { vendor: ", out);
+    put_string(out, r->vendor);
+    fprintf(out, ", family: %u", r->family);
+    put_ranges(out, "models", r->models, r->nmodels);
+    put_ranges(out, "steppings", r->steppings, r->nsteppings);
+    if (r->hypervisor >= 0)
+      fprintf(out, ", hypervisor: %s", r->hypervisor ? "true" : "false");
+    fputs(", name: ", out);
+    put_string(out, r->name);
+    fputs(" }\n", out);
+  }
+  if (m->ntdp > 0 || m->has_tdp_estimate)
+    fputs("tdp:\n", out);
+  if (m->ntdp > 0)
+    fputs("  by_cpu:\n", out);
+  for (size_t i = 0; i < m->ntdp; i++) {
+    fputs("    ", out);
+    put_string(out, m->tdp[i].cpu);
+    fprintf(out, ": %.17g\n", m->tdp[i].w);
+  }
+  if (m->has_tdp_estimate)
+    fprintf(out,
+            "  estimate:\n    intercept: %.17g\n    ln_cores_per_chip: "
+            "%.17g\n    ln_mhz: %.17g\n",
+            m->tdp_intercept, m->tdp_ln_cores_per_chip, m->tdp_ln_mhz);
+  if (m->has_tdp_estimate && m->ntdp_arch > 0)
+    fputs("    architecture:\n", out);
+  for (size_t i = 0; i < m->ntdp_arch; i++) {
+    fputs("      ", out);
+    put_string(out, m->tdp_arch[i].name);
+    fprintf(out, ": %.17g\n", m->tdp_arch[i].w);
   }
   fputs("components:\n", out);
   for (int c = 0; c < COMPONENT_MAX; c++)

@@ -163,6 +163,15 @@ void power_source_announce(const struct power_source *ps) {
   char name[OUTSIDE_TEXT_LEN], arch_q[OUTSIDE_TEXT_LEN];
   OUTSIDE_STR(name, model_name(ps->model));
   OUTSIDE_STR(arch_q, arch);
+  /* How the architecture was found: the name rules say nothing more; the
+   * CPUID numbers are named when they decided, or when nothing matched. */
+  char how[192] = "", vendor[OUTSIDE_TEXT_LEN];
+  const struct machine_spec *sp = &ps->spec;
+  if (sp->cpu_family &&
+      (!*arch || model_cpu_architecture_from_cpuid(ps->model)))
+    snprintf(how, sizeof(how), " %s CPUID %s family %u model %u stepping %u",
+             *arch ? "from" : "by name nor by", OUTSIDE_STR(vendor, sp->vendor),
+             sp->cpu_family, sp->cpu_model, sp->cpu_stepping);
   if (ps->meter)
     kepler_log(KLOG_INFO,
                "kepler: node power source: %s meter; model \"%s\" (%s; %s) "
@@ -178,9 +187,9 @@ void power_source_announce(const struct power_source *ps) {
   else
     kepler_log(KLOG_INFO,
                "kepler: node power source: model \"%s\" (%s; %s; cpu "
-               "architecture %s), no meter",
-               name, ps->model_origin, error,
-               *arch ? arch_q : "not recognised");
+               "architecture %s%s), no meter",
+               name, ps->model_origin, error, *arch ? arch_q : "not recognised",
+               how);
 }
 
 int power_source_start(struct power_source *ps,

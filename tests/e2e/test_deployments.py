@@ -579,7 +579,7 @@ class FullScenario(unittest.TestCase):
         cd.wait_rows("kepler_node", "gauge-power_source_estimator", 3)
         self.assertGreaterEqual(server.requests(), 1)
         loaded = [line for line in sidecar.log_text().splitlines()
-                  if "loaded model specpower-gbr-v1" in line and server.url in line]
+                  if "loaded model specpower-gbr-v2" in line and server.url in line]
         self.assertTrue(loaded, sidecar.log_text())
 
         t_kill = time.time()

@@ -141,7 +141,8 @@ def gbr_expected(busy_ms, processor=M5[2], cpu_architecture=""):
     """The trees' answer for the m5 machine, by scikit-learn's predict."""
     arch = fd.architecture(processor) or cpu_architecture
     row = {"chips": 2.0, "cores": 48.0, "threads": 96.0, "memory_gb": 377.0, "cpu_mhz": 2500.0,
-           "arch": arch}
+           "arch": arch, "key": fd.cpu_key(processor)}
+    fd.set_tdp([row], fd.tdp_tables(FIT["rows"]))  # the TDP, as the sidecar computes it
     curve = te.predict(FIT["model"], [row], FIT["archs"])[0]
     return np.interp(np.clip(np.array(busy_ms) / 96000.0, 0, 1), fd.LEVELS, curve)
 
@@ -259,7 +260,9 @@ class Serving(unittest.TestCase):
         got = self.sidecar.ask({**request([[busy[0], 0, 0, 0, 0], [0.0] * 5], system=vm),
                                 "system_features": SYSTEM_FEATURES + ["hypervisor"]})
         row = {"chips": 2.0, "cores": host["cores"], "threads": host["threads"],
-               "memory_gb": host["memory_gb"], "cpu_mhz": 2500.0, "arch": fd.architecture(M5[2])}
+               "memory_gb": host["memory_gb"], "cpu_mhz": 2500.0, "arch": fd.architecture(M5[2]),
+               "key": fd.cpu_key(M5[2])}
+        fd.set_tdp([row], fd.tdp_tables(FIT["rows"]))  # the VM's CPU in the host
         curve = te.predict(FIT["model"], [row], FIT["archs"])[0]
         want = 2 / host["threads"] * np.interp([0.5, 0.0], fd.LEVELS, np.maximum.accumulate(curve))
         np.testing.assert_allclose(got["powers"]["platform"], want, rtol=1e-9, atol=1e-9)

@@ -448,6 +448,12 @@ class Command(unittest.TestCase):
             {
                 "cpu": cpu,
                 "architecture": got["architecture"],
+                "architecture_from": got["architecture_from"],
+                # cpu= names another CPU: this host's CPUID no longer applies.
+                "cpu_family": 0,
+                "cpu_model": 0,
+                "cpu_stepping": 0,
+                "tdp_w": got["tdp_w"],
                 "vendor": "GenuineIntel",
                 "chips": 2,
                 "cores": 16,
@@ -458,6 +464,29 @@ class Command(unittest.TestCase):
             },
         )
         self.assertIs(predict("--machine", "hypervisor=0")["machine"]["hypervisor"], False)
+
+    def test_vendor_follows_the_cpu_name(self):
+        """--machine cpu=NAME: the vendor the name names, whatever this host's
+        is; vendor= still wins, in any order; a name without a maker keeps
+        this host's vendor."""
+        def machine(arg):
+            return predict("--machine", arg)["machine"]
+        amd = machine("cpu=AMD EPYC 7742 64-Core Processor")
+        self.assertEqual((amd["vendor"], amd["architecture"], amd["architecture_from"]),
+                         ("AuthenticAMD", "epyc-gen2", "name"))
+        intel = machine("cpu=Intel(R) Xeon(R) Gold 6140 CPU @ 2.30GHz")
+        self.assertEqual((intel["vendor"], intel["architecture"]), ("GenuineIntel", "skylake"))
+        # The TDP of that CPU, by name, x this host's sockets.
+        assert_close(self, intel["tdp_w"], 140.0 * intel["chips"], "tdp_w")
+        self.assertEqual(machine("vendor=Other,cpu=AMD EPYC 7742")["vendor"], "Other")
+        self.assertEqual(machine("cpu=AMD EPYC 7742,vendor=Other")["vendor"], "Other")
+        self.assertEqual(machine("cpu=Ampere Altra Q80-30")["vendor"], "Ampere")
+        host = predict()["machine"]["vendor"]
+        self.assertEqual(machine("cpu=Common KVM processor")["vendor"], host)
+        # A generic name with the CPUID numbers given: the cpuid_rules decide.
+        zen4 = machine("cpu=AMD EPYC,cpu_family=25,cpu_model=17,cpu_stepping=1,hypervisor=1")
+        self.assertEqual((zen4["vendor"], zen4["architecture"], zen4["architecture_from"]),
+                         ("AuthenticAMD", "epyc-gen3", "cpuid"))
 
     def assert_usage_error(self, args, *words):
         rc, out, err = run(*args)

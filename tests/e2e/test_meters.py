@@ -18,8 +18,10 @@ Every case checks that processes + other sum to the node.
 Exit status: 0 pass, 1 fail, 77 skip (not root, no BTF, plugin not built).
 """
 
+import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -326,6 +328,25 @@ class Meterless(unittest.TestCase):
         self.assertIn("(embedded;", lines[0])
         self.assertIn("stated error: MAE", lines[0])
         self.assertIn("no meter", lines[0])
+        # The architecture is named: by the CPU's name, else by its CPUID
+        # (a VM's generic "Intel(R) Xeon(R) Processor" or "AMD EPYC"), and
+        # it is the one kepler-model finds for this machine.
+        cli = os.environ.get("KEPLER_MODEL_CLI", "")
+        if cli and os.access(cli, os.X_OK):
+            want = json.loads(subprocess.run([cli, "predict"], capture_output=True, text=True,
+                                             check=True).stdout)["machine"]
+            if want["architecture"]:
+                self.assertIn("cpu architecture %s" % want["architecture"], lines[0])
+            if want["architecture_from"] == "cpuid":
+                self.assertIn("from CPUID %s family %d model %d"
+                              % (want["vendor"], want["cpu_family"], want["cpu_model"]), lines[0])
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
+        x86 = "\ncpu family" in cpuinfo
+        # QEMU's generic CPU models hide the host's CPU: honestly unknown.
+        generic_qemu = "Common KVM processor" in cpuinfo or "QEMU Virtual CPU" in cpuinfo
+        if x86 and not generic_qemu:
+            self.assertNotIn("not recognised", lines[0])
         total = cd.wait_rows("kepler_node", "power-total", 3)
         self.assertTrue(all(v > 0 for _, v in total), total)
         assert_conserved(self, cd)

@@ -97,7 +97,7 @@ static void open_source(void) {
 START_TEST(test_model_where_no_meter) {
   open_source();
   ck_assert(!power_source_has_meter(ps));
-  ck_assert_str_eq(model_name(power_source_model(ps)), "default-specpower-v1");
+  ck_assert_str_eq(model_name(power_source_model(ps)), "default-specpower-v2");
   power_source_announce(ps);
   ck_assert_int_eq(log_count(KLOG_INFO, "node power source: model"), 1);
   double x[FEATURE_MAX] = {[FEATURE_CPU_TIME_MS] = 2000};
@@ -113,7 +113,7 @@ END_TEST
 START_TEST(test_unusable_model_file) {
   opt.model_file = "/nonexistent/model.yaml";
   open_source();
-  ck_assert_str_eq(model_name(power_source_model(ps)), "default-specpower-v1");
+  ck_assert_str_eq(model_name(power_source_model(ps)), "default-specpower-v2");
   ck_assert_int_eq(log_count(KLOG_ERR, "using the embedded default model"), 1);
 }
 END_TEST
