@@ -6,9 +6,13 @@ package Collectd::Graph::Type::KeplerPower;
 # other plugins' power files stay the stock ones (one per file), and the
 # plugin's files are grouped as one graph per host and level:
 #   kepler_node                   idle and dynamic stacked, total as a line;
+#                                 the components (package, dram, platform...)
+#                                 as lines in a second graph;
 #   kepler_<level> (container,    the power-total of each member and of the
 #   pod, service, vm, command,    system, kernel and other buckets stacked,
-#   process)                      the node's total as a line over them.
+#   process)                      the node's total as a line over them; and
+#                                 a graph per member, its idle and dynamic
+#                                 stacked under its total.
 # Install: copy this file to collection3's lib/Collectd/Graph/Type/ and
 # include kepler.conf from its etc/collection.conf (see dashboards/README.md).
 
@@ -35,24 +39,38 @@ sub _groups
   for my $ident (@{$obj->{'files'}})
   {
     my $plugin = $ident->{'plugin'} || '';
+    my $pi = $ident->{'plugin_instance'};
     my $ti = $ident->{'type_instance'};
+    my $host = $ident->{'hostname'};
     my $key;
     my $kind;
-    if ($plugin eq 'kepler_node' && defined ($ti)
-      && $ti =~ m/^(total|idle|dynamic)$/)
+    if ($plugin !~ m/^kepler_[a-z]+$/ || !defined ($ti))
     {
-      ($key, $kind) = ("$ident->{'hostname'}/$plugin", 'node');
+      # Another plugin's power: a graph per file, collection3's default.
+      ($key, $kind) = ("9 " . ident_to_filename ($ident), 'file');
     }
-    elsif ($plugin =~ m/^kepler_[a-z]+$/ && $plugin ne 'kepler_node'
-      && defined ($ti) && $ti eq 'total')
+    elsif ($plugin eq 'kepler_node' && $ti =~ m/^(total|idle|dynamic)$/)
     {
-      ($key, $kind) = ("$ident->{'hostname'}/$plugin", 'level');
+      ($key, $kind) = ("1 $host/$plugin", 'split');
+    }
+    elsif ($plugin eq 'kepler_node')
+    {
+      # The components (package, dram, platform, ... and their idle and
+      # dynamic parts): lines.
+      ($key, $kind) = ("2 $host/$plugin", 'lines');
+    }
+    elsif ($ti eq 'total')
+    {
+      ($key, $kind) = ("3 $host/$plugin", 'level');
+    }
+    elsif ($ti =~ m/^(idle|dynamic)$/ && defined ($pi))
+    {
+      # One member: idle and dynamic stacked under its total.
+      ($key, $kind) = ("4 $host/$plugin/$pi", 'split');
     }
     else
     {
-      # Any other file (a node component, another plugin's power): a
-      # graph of its own, collection3's default.
-      ($key, $kind) = ("~" . ident_to_filename ($ident), 'file');
+      ($key, $kind) = ("9 " . ident_to_filename ($ident), 'file');
     }
     $groups{$key} ||= {kind => $kind, idents => []};
     push (@{$groups{$key}{'idents'}}, $ident);
@@ -126,11 +144,49 @@ sub getRRDArgs
   $format = '%6.2lf%sW' if (!$format || ref ($format));
   my @ret = ('-v', 'Watts', '-l', '0');
 
-  if ($g->{'kind'} eq 'node')
+  if ($g->{'kind'} eq 'lines')
+  {
+    push (@ret, '-t', "Node power by component on $host");
+    my @idents = sort { $a->{'type_instance'} cmp $b->{'type_instance'} }
+      @{$g->{'idents'}};
+    my $width = 0;
+    for (@idents)
+    {
+      $width = length ($_->{'type_instance'}) if (length ($_->{'type_instance'}) > $width);
+    }
+    my $n = 0;
+    for my $ident (@idents)
+    {
+      my $file = _escape (ident_to_filename ($ident));
+      push (@ret, "DEF:c$n=$file:value:AVERAGE",
+        "LINE2:c$n#" . $Palette[$n % @Palette] . ':'
+          . _escape (sprintf ('%-*s', $width, $ident->{'type_instance'})),
+        "GPRINT:c$n:AVERAGE:$format Avg,",
+        "GPRINT:c$n:LAST:$format Last\\l");
+      $n++;
+    }
+    return (\@ret);
+  }
+  if ($g->{'kind'} eq 'split')
   {
     my %f = map { ($_->{'type_instance'} => _escape (ident_to_filename ($_))) }
       @{$g->{'idents'}};
-    push (@ret, '-t', "Node power on $host");
+    if (!$f{'total'})
+    {
+      # A member's total is in its level's graph; drawn here too.
+      my $total = ident_to_filename ({%$first, type_instance => 'total'});
+      $f{'total'} = _escape ($total) if (-f $total);
+    }
+    if ($first->{'plugin'} eq 'kepler_node')
+    {
+      push (@ret, '-t', "Node power on $host");
+    }
+    else
+    {
+      my $level = $first->{'plugin'};
+      $level =~ s/^kepler_//;
+      push (@ret, '-t', "Power of $level $first->{'plugin_instance'} on $host");
+    }
     my $stacked = 0;
     for my $w (qw(idle dynamic))
     {
@@ -203,7 +259,8 @@ sub getGraphArgs
   my $ident = $g->{'idents'}[0];
   my @parts = ($g->{'kind'} eq 'file')
     ? (qw(hostname plugin plugin_instance type type_instance))
-    : (qw(hostname plugin type));
+    : ($g->{'kind'} eq 'level') ? (qw(hostname plugin type))
+    : (qw(hostname plugin plugin_instance type));
   my @args = ();
   for (@parts)
   {
@@ -211,6 +268,13 @@ sub getGraphArgs
     {
       push (@args, uri_escape ($_) . '=' . uri_escape ($ident->{$_}));
     }
+  }
+  # The node's and a member's graphs select their files by type instance:
+  # the same query then finds this graph alone.
+  if ($g->{'kind'} eq 'split' || $g->{'kind'} eq 'lines')
+  {
+    push (@args, map { 'type_instance=' . uri_escape ($_->{'type_instance'}) }
+      @{$g->{'idents'}});
   }
   return (join (';', @args));
 }
