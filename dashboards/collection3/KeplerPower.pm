@@ -10,7 +10,9 @@ package Collectd::Graph::Type::KeplerPower;
 #                                 as lines in a second graph;
 #   kepler_<level> (container,    the power-total of each member and of the
 #   pod, service, vm, command,    system, kernel and other buckets stacked,
-#   process)                      the node's total as a line over them; and
+#   process)                      the node's total as a line over them (the
+#                                 $Top members with the most power an area
+#                                 each, the others one area); and
 #                                 a graph per member, its idle and dynamic
 #                                 stacked under its total.
 # Install: copy this file to collection3's lib/Collectd/Graph/Type/ and
@@ -21,11 +23,15 @@ use warnings;
 use base ('Collectd::Graph::Type');
 
 use URI::Escape (qw(uri_escape));
+use RRDs ();
 use Collectd::Graph::Common (qw(ident_to_filename get_faded_color));
 
 our @Palette = (qw(1F77B4 FF7F0E 2CA02C D62728 9467BD 8C564B E377C2 17BECF
   BCBD22 393B79 AD494A 637939));
 our %Buckets = (system => 'B3B3B3', kernel => '7F7F7F', other => 'D9D9D9');
+# An area for each of the $Top members with the most power in the graph's
+# time span; the others in one area.
+our $Top = 8;
 
 return (1);
 
@@ -91,6 +97,35 @@ sub _groups
   }
   $obj->{'kepler_groups'} = \@ret;
   return (\@ret);
+}
+
+# The average power of each file over the span graph.cgi draws (its begin
+# and end parameters), highest first.
+sub _rank
+{
+  my @idents = @_;
+  my $begin = -86400;
+  my $end = 'now';
+  if (defined &CGI::param)
+  {
+    my $b = CGI::param ('begin');
+    my $e = CGI::param ('end');
+    $begin = $b if (defined $b && $b =~ m/^-?[0-9]+$/);
+    $end = $e if (defined $e && $e =~ m/^[1-9][0-9]*$/);
+  }
+  $begin = "end$begin" if ($begin < 0);
+  my %avg = ();
+  for my $ident (@idents)
+  {
+    my $file = _escape (ident_to_filename ($ident));
+    my ($out) = RRDs::graph ('/dev/null', '-s', $begin, '-e', $end,
+      "DEF:m=$file:value:AVERAGE", 'CDEF:z=m,UN,0,m,IF', 'VDEF:a=z,AVERAGE',
+      'PRINT:a:%lf');
+    my $v = ($out && @$out) ? $out->[0] : 0;
+    $avg{$ident->{'plugin_instance'}} = ($v =~ m/^[0-9.eE+-]+$/) ? $v : 0;
+  }
+  return (sort { $avg{$b->{'plugin_instance'}} <=> $avg{$a->{'plugin_instance'}}
+      || $a->{'plugin_instance'} cmp $b->{'plugin_instance'} } @idents);
 }
 
 sub getGraphsNum
@@ -215,17 +250,30 @@ sub getRRDArgs
   my $level = $first->{'plugin'};
   $level =~ s/^kepler_//;
   push (@ret, '-t', "Power by $level on $host, node total over the stack");
-  my $width = 0;
-  for (@{$g->{'idents'}})
+  my @members = grep { !exists $Buckets{$_->{'plugin_instance'} || ''} }
+    @{$g->{'idents'}};
+  my @buckets = grep { exists $Buckets{$_->{'plugin_instance'} || ''} }
+    @{$g->{'idents'}};
+  my @drawn = _rank (@members);
+  my @rest = ();
+  if (@drawn > $Top)
   {
-    my $l = length (substr ($_->{'plugin_instance'} || '', 0, 40));
+    @rest = @drawn[$Top .. $#drawn];
+    @drawn = @drawn[0 .. $Top - 1];
+  }
+  my $rest_name = scalar (@rest) . ' more';
+  my $width = length ('node total');
+  for ((map { $_->{'plugin_instance'} || '' } (@drawn, @buckets)), $rest_name)
+  {
+    my $l = length (substr ($_, 0, 40));
     $width = $l if ($l > $width);
   }
   my $n = 0;
-  for my $ident (@{$g->{'idents'}})
+  for my $ident (@drawn, @buckets)
   {
     my $name = substr ($ident->{'plugin_instance'} || '', 0, 40);
     my $colour = $Buckets{$name} || $Palette[$n % @Palette];
+    $colour = $Buckets{$name} if (exists $Buckets{$name});
     my $file = _escape (ident_to_filename ($ident));
     push (@ret, "DEF:m$n=$file:value:AVERAGE",
       "CDEF:z$n=m$n,UN,0,m$n,IF",
@@ -234,6 +282,20 @@ sub getRRDArgs
       "GPRINT:m$n:AVERAGE:$format Avg,",
       "GPRINT:m$n:LAST:$format Last\\l");
     $n++;
+    if ($n == @drawn && @rest)
+    {
+      my @rpn = ();
+      for (my $r = 0; $r < @rest; $r++)
+      {
+        my $file = _escape (ident_to_filename ($rest[$r]));
+        push (@ret, "DEF:r$r=$file:value:AVERAGE", "CDEF:y$r=r$r,UN,0,r$r,IF");
+        push (@rpn, $r ? "y$r,+" : 'y0');
+      }
+      push (@ret, 'CDEF:rest=' . join (',', @rpn),
+        "AREA:rest#C5B0D5:" . sprintf ('%-*s', $width, $rest_name) . ':STACK',
+        "GPRINT:rest:AVERAGE:$format Avg,",
+        "GPRINT:rest:LAST:$format Last\\l");
+    }
   }
   my $node = ident_to_filename ({%$first, plugin => 'kepler_node',
       type_instance => 'total', plugin_instance => undef});
