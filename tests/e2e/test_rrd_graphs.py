@@ -232,6 +232,39 @@ class RrdGraphs(unittest.TestCase):
     def test_4_command_data(self):
         self.level_data("command", ["kb_web", "kb_db"], strict=False)
 
+    def test_6_odd_names(self):
+        """Instance names with ':', spaces, '\\', '%' and non-ASCII, in files
+        made with rrdtool: drawn, their legends escaped, the rest summed."""
+        d = os.path.join(self.cd.tmp, "odd", "h")
+        now = int(time.time())
+        watts = {"kepler_node": 10, "kepler_command-a b:c": 4, "kepler_command-x\\y%s": 3,
+                 "kepler_command-\u00fc.z": 2, "kepler_command-other": 1}
+        for sub, w in watts.items():
+            os.makedirs(os.path.join(d, sub))
+            names = ("total", "idle", "dynamic") if sub == "kepler_node" else ("total",)
+            for name in names:
+                f = os.path.join(d, sub, "power-%s.rrd" % name)
+                subprocess.run(["rrdtool", "create", f, "-b", str(now - 60), "-s", "1",
+                                "DS:value:GAUGE:2:0:U", "RRA:AVERAGE:0.5:1:600"], check=True)
+                subprocess.run(["rrdtool", "update", f]
+                               + ["%d:%g" % (t, w) for t in range(now - 59, now)], check=True)
+        window = ["-s", str(now - 50), "-e", str(now - 5)]
+        out = os.path.join(self.cd.tmp, "odd", "png")
+        proc = subprocess.run(["sh", SCRIPT, "-o", out, "-n", "2"] + window
+                              + [os.path.dirname(d), "h", "node", "command"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.check_png(os.path.join(out, "command-stacked.png"))
+        proc = subprocess.run(["sh", SCRIPT, "-x", "-n", "2"] + window
+                              + [os.path.dirname(d), "h", "command"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        legends, rows = xport(proc.stdout)
+        self.assertEqual(legends, ["node_total", "stack a b:c", "stack x/y%s", "stack 1 more",
+                                   "stack other", "raw a b:c", "raw x/y%s", "raw other"])
+        for _, v in rows:
+            self.assertEqual(v[:5], [10, 4, 3, 2, 1])
+
     def cgi(self, query):
         """graph.cgi's answer (headers, body) for a query string."""
         env = dict(os.environ, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
