@@ -10,6 +10,8 @@ packages="build-essential autoconf automake libtool pkgconf clang bpftool
   linux-perf python3-numpy libprotobuf-c1 libmicrohttpd12
   graphite-carbon graphite-web influxdb prometheus
   debhelper systemd perl lintian rpm debootstrap man-db librrd8
+  rrdtool librrds-perl libconfig-general-perl libregexp-common-perl
+  libhtml-parser-perl liburi-perl libcgi-pm-perl
   podman runc mmdebstrap python3-kubernetes"
 # collectd, not only collectd-core: its /etc/collectd/collectd.conf includes
 # collectd.conf.d/, where the README's install and the package put
@@ -21,7 +23,9 @@ packages="build-essential autoconf automake libtool pkgconf clang bpftool
 # debhelper, systemd (systemd.pc), perl (pod2man): the .debs' build
 # dependencies beyond the build's; lintian, rpm, debootstrap, man-db: the
 # package test (tests/e2e/test_package.py) and make rpm. librrd8:
-# collectd-core's rrdtool plugin (test_rrdtool); podman, runc (podman's
+# collectd-core's rrdtool plugin (test_rrdtool); rrdtool and the Perl
+# modules of collectd's collection3: the dashboards' test (test_rrd_graphs);
+# podman, runc (podman's
 # default crun fails here), mmdebstrap, python3-kubernetes: the fleet tests
 # (the image built and run, the manifests checked against the API types).
 missing=""

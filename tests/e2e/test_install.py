@@ -62,6 +62,19 @@ class InstallUninstall(unittest.TestCase):
                   self.path("mandir", "man1", "kepler-estimator.1")):
             self.assertIn(f, self.installed)
 
+    def test_b_dashboards(self):
+        """Grafana's three, collection3's block and module, the rrdtool
+        script executable, and the README that says how to use them."""
+        self.assertIn(self.path("pkgdatadir", "dashboards", "README.md"), self.installed)
+        for db in ("prometheus", "influxdb", "graphite"):
+            self.assertIn(self.path("pkgdatadir", "dashboards", "grafana", "kepler-%s.json" % db),
+                          self.installed)
+        for f in ("kepler.conf", "KeplerPower.pm"):
+            self.assertIn(self.path("pkgdatadir", "dashboards", "collection3", f), self.installed)
+        script = self.path("pkgdatadir", "dashboards", "rrdtool", "kepler-graph.sh")
+        self.assertIn(script, self.installed)
+        self.assertTrue(os.access(os.path.join(self.dest, script), os.X_OK), script)
+
     def test_c_unit_names_what_is_installed(self):
         """The unit's Documentation= is a man page that is installed, and the
         program and model of its ExecStart= are installed where it says."""
