@@ -368,6 +368,17 @@ def cgroup_procs(path):
         return []
 
 
+def cgroup_tree(root, *parts):
+    """root/parts[0]/parts[1]/..., each cgroup made (and its removal
+    registered) if it is not there yet; the last one's path."""
+    path = root
+    for p in parts:
+        path = os.path.join(path, p)
+        if not os.path.isdir(path):
+            make_cgroup(path)
+    return path
+
+
 def remove_cgroup_tree(path, timeout=10.0):
     """Kill every member of path and its descendants, then rmdir bottom-up,
     retrying until the cgroups are empty. Returns a list of error strings."""

@@ -218,12 +218,7 @@ class Dashboards(unittest.TestCase):
         h.make_cgroup(root)
 
         def tree(*parts):
-            path = root
-            for p in parts:
-                path = os.path.join(path, p)
-                if not os.path.isdir(path):
-                    h.make_cgroup(path)
-            return path
+            return h.cgroup_tree(root, *parts)
 
         shapes = {
             "kb_pod": tree("kubepods.slice", "kubepods-burstable.slice",

@@ -90,12 +90,7 @@ class Workloads:
         # make_cgroup registers the removal of each; children are removed
         # first because cleanups run in reverse.
         def tree(*parts):
-            path = root
-            for p in parts:
-                path = os.path.join(path, p)
-                if not os.path.isdir(path):
-                    h.make_cgroup(path)
-            return path
+            return h.cgroup_tree(root, *parts)
 
         pod_sd = POD_UID.replace("-", "_")
         cls.cgroups = {

@@ -4,6 +4,7 @@
  * (tests/unit/cpuinfo/, this build host's among them) read by machine_read
  * and bound to the shipped default model, whose cpuid_rules decide; the
  * cpuid_rules and tdp blocks of the model format; CPU name -> vendor. */
+#define _GNU_SOURCE /* nftw, in fake_sysfs.h */
 #include "machine.h"
 #include "model.h"
 #include "model_load.h"
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fake_sysfs.h"
 #include "model_text.h"
 #include "testutil.h"
 
@@ -25,44 +27,21 @@
 #define KEPLER_SRCDIR "."
 #endif
 
-static char root[64];
-static char proc[128], sys[128];
+static char proc[512], sys[512];
 
 static void setup(void) {
-  snprintf(root, sizeof(root), "/tmp/kepler_cpuid_XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(root));
-  snprintf(proc, sizeof(proc), "%s/proc", root);
-  snprintf(sys, sizeof(sys), "%s/sys", root);
-  ck_assert_int_eq(mkdir(proc, 0755), 0);
+  fake_setup();
+  snprintf(proc, sizeof(proc), "%s", fake_path("proc"));
+  snprintf(sys, sizeof(sys), "%s", fake_path("sys"));
+  fake_mkdirs("proc");
 }
 
-static void teardown(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Write root/<rel>, creating its directories. */
-static void put(const char *rel, const char *text) {
-  char path[512];
-  snprintf(path, sizeof(path), "%s/%s", root, rel);
-  for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-    *p = '\0';
-    ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
-    *p = '/';
-  }
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-/* tests/unit/cpuinfo/<name>.cpuinfo as root/proc/cpuinfo. */
+/* tests/unit/cpuinfo/<name>.cpuinfo as proc/cpuinfo of the fake root. */
 static void put_cpuinfo(const char *name) {
-  char src[512], dst[512], buf[4096];
+  char src[512], buf[4096];
   snprintf(src, sizeof(src), "%s/tests/unit/cpuinfo/%s.cpuinfo", KEPLER_SRCDIR,
            name);
-  snprintf(dst, sizeof(dst), "%s/cpuinfo", proc);
+  const char *dst = fake_path("proc/cpuinfo");
   FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
   ck_assert_msg(in != NULL, "%s", src);
   ck_assert_ptr_nonnull(out);
@@ -173,10 +152,11 @@ END_TEST
 /* Cache and maximum clock from sysfs. */
 START_TEST(test_cache_and_max_clock) {
   put_cpuinfo("intel_icelake_kvm");
-  put("sys/devices/system/cpu/cpu0/cache/index0/size", "48K\n");
-  put("sys/devices/system/cpu/cpu0/cache/index2/size", "1280K\n");
-  put("sys/devices/system/cpu/cpu0/cache/index3/size", "54M\n");
-  put("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "3500000\n");
+  fake_write("sys/devices/system/cpu/cpu0/cache/index0/size", "%s", "48K\n");
+  fake_write("sys/devices/system/cpu/cpu0/cache/index2/size", "%s", "1280K\n");
+  fake_write("sys/devices/system/cpu/cpu0/cache/index3/size", "%s", "54M\n");
+  fake_write("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "%s",
+             "3500000\n");
   struct machine_spec spec;
   char err[512] = "";
   ck_assert_msg(machine_read(proc, sys, &spec, err, sizeof err) == 0, "%s",
@@ -340,7 +320,7 @@ END_TEST
 static Suite *cpuid_suite(void) {
   Suite *s = suite_create("cpuid");
   TCase *tc = tcase_create("shapes");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, setup, fake_teardown);
   tcase_add_loop_test(tc, test_shape, 0, ARRAY_SIZE(shapes));
   tcase_add_test(tc, test_cache_and_max_clock);
   suite_add_tcase(s, tc);
