@@ -42,6 +42,18 @@ def kepler_types_db():
     return os.path.join(src, "conf", "kepler-types.db")
 
 
+def udp_drops(port):
+    """Datagrams the kernel dropped for the UDP socket bound to 127.0.0.1:port
+    (its receive buffer full): the `drops` column of /proc/net/udp."""
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == "0100007F:%04X" % port:
+                return int(fields[-1])
+    return 0
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -176,6 +188,7 @@ class Aggregator(unittest.TestCase):
         while time.monotonic() < deadline and (cls.missing(cls.agg) or any(
                 type_of(name) not in cls.kepler_types for _, name in cls.missing(cls.control))):
             time.sleep(h.POLL)
+        cls.drops = udp_drops(cls.agg.port)
         for cd in (cls.agg, cls.control):
             cd.stop()
         cls.runtime = time.monotonic() - t0
@@ -198,10 +211,22 @@ class Aggregator(unittest.TestCase):
                              "the node dispatched these types only: the test checks too little")
         missing = self.missing(self.agg)
         got = kepler_last_epochs(self.agg)
-        print("a: node %d kepler series (%d dirs), aggregator %d, missing %d; %.1f s"
+        print("a: node %d kepler series (%d dirs), aggregator %d, missing %d, datagrams the "
+              "kernel dropped at the aggregator %d; %.1f s"
               % (len(self.sent), len({d for d, _ in self.sent}), len(got), len(missing),
-                 self.runtime), flush=True)
-        self.assertEqual(missing, [], "kepler series of the node that the aggregator lacks")
+                 self.drops, self.runtime), flush=True)
+        # The network plugin is UDP: a datagram the kernel drops at the
+        # receiver (its buffer full while a loaded host starves the receive
+        # thread) takes the values in it. Only a loss the kernel counted is
+        # forgiven, and at most a datagram's worth per drop (1452 bytes; a
+        # value takes at least its 15-byte values part).
+        if self.drops:
+            self.assertLessEqual(len(missing), self.drops * (1452 // 15),
+                                 "more series missing than %d dropped datagrams hold: %s"
+                                 % (self.drops, missing[:10]))
+        else:
+            self.assertEqual(missing, [], "kepler series of the node that the aggregator lacks "
+                             "(the kernel dropped no datagram)")
 
     def test_b_aggregator_knows_every_type(self):
         self.assertEqual(dataset_not_found(self.agg), [])

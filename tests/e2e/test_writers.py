@@ -33,6 +33,9 @@ import harness as h  # noqa: E402
 ODD_COMMS = ("k.b \u00fc", "k.b_u", "k-b.u", "k vm.burn")
 SERVICES = ("kepler.e2e.svc.service", "kepler_e2e_svc.service", "k" + "x" * 191 + ".service")
 VM = "web.example.com"
+# write_prometheus names a metric <plugin>_<type>_<data source> where the
+# data source is not "value".
+DS_SUFFIXED = {"duration_seconds": "duration"}
 
 
 class Writers(unittest.TestCase):
@@ -159,6 +162,9 @@ class Writers(unittest.TestCase):
                         typ = name[len("collectd_%s_" % plugin):]
                         if typ.endswith("_total"):
                             typ = typ[:-len("_total")]
+                        # A data source not named "value" is appended
+                        # (types.db: duration seconds:GAUGE:0:U).
+                        typ = DS_SUFFIXED.get(typ, typ)
                         # The node has no plugin instance: its type instance
                         # is the label named after the plugin.
                         if plugin == "kepler_node":
