@@ -583,8 +583,8 @@ def write_report(path, rows, cv_pred, lams, fit, cv, insample, tdp, minmax, host
         % Fit.IRLS_STEPS,
         "training set by 5-fold grouped CV from %s; chosen: %s; the shipped fit uses %s."
         % (", ".join(str(l) for l in LAMBDAS), ", ".join(str(l) for l in lams), fit.lam),
-        "The cache size and maximum (turbo) clock the plugin reads are not used:",
-        "the CSV has neither.",
+        "The CPU's cache size and maximum (turbo) clock are not features: the CSV",
+        "has neither.",
         "",
         "The architecture rules give the CSV's own `architecture` label to %d of %d"
         % (agree, len(rows)),

@@ -397,39 +397,6 @@ static double nominal_mhz(const char *sysfs_root, const struct machine_spec *m,
   return mhz;
 }
 
-/* "32K", "1024K", "32M" (sysfs cache size) in KiB; 0 when malformed. */
-static double cache_size_kb(const char *s) {
-  char *end;
-  errno = 0;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno || end == s || !isdigit((unsigned char)s[0]))
-    return 0;
-  if (strcmp(end, "K") == 0)
-    return (double)v;
-  if (strcmp(end, "M") == 0)
-    return (double)v * 1024;
-  if (*end == '\0')
-    return (double)v / 1024;
-  return 0;
-}
-
-/* The largest cache cpu0 sees (its last level), from
- * devices/system/cpu/cpu0/cache/index<N>/size; 0 when none is listed. */
-static double largest_cache_kb(const char *sysfs_root) {
-  double best = 0;
-  for (int i = 0; i < 16; i++) {
-    char path[4096], buf[64];
-    snprintf(path, sizeof(path),
-             "%s/devices/system/cpu/cpu0/cache/index%d/size", sysfs_root, i);
-    if (!read_first_line(path, buf, sizeof(buf)))
-      continue;
-    double kb = cache_size_kb(buf);
-    if (kb > best)
-      best = kb;
-  }
-  return best;
-}
-
 int machine_read(const char *proc_root, const char *sysfs_root,
                  struct machine_spec *out, char *err, size_t errlen) {
   struct machine_spec m = {0};
@@ -450,8 +417,6 @@ int machine_read(const char *proc_root, const char *sysfs_root,
     }
     read_memory(proc_root, &m);
     m.mhz = nominal_mhz(sysfs_root, &m, s.cpu_mhz);
-    m.max_mhz = cpufreq_mhz(sysfs_root, "cpuinfo_max_freq");
-    m.cache_kb = largest_cache_kb(sysfs_root);
     if (!s.has_cpuid[0]) /* family 0: none known */
       m.cpu_model = m.cpu_stepping = 0;
     *out = m;

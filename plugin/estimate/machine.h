@@ -24,8 +24,6 @@ struct machine_spec {
    * generic ("AMD EPYC", "Intel Xeon Processor (Icelake)"). No x86 CPU
    * has family 0: cpu_family 0 means none of the three is known. */
   unsigned cpu_family, cpu_model, cpu_stepping;
-  double cache_kb; /* the largest cache of cpu0 (sysfs cache/index*), KiB */
-  double max_mhz;  /* cpufreq cpuinfo_max_freq of cpu0 (turbo), 0: none */
 };
 
 /* The vendor_id a CPU model name implies ("Intel ..." -> GenuineIntel,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* What the meter tests share: real file trees shaped like sysfs in a temp
  * dir, and a capture of kepler_log to count warnings. Include after
- * defining _GNU_SOURCE (nftw). A test that only writes files may leave the
- * others unused. */
+ * defining _GNU_SOURCE (nftw). A test may leave some of the helpers
+ * unused. */
 #ifndef KEPLER_FAKE_SYSFS_H
 #define KEPLER_FAKE_SYSFS_H
 
@@ -53,7 +53,7 @@ static void fake_parent_dirs(const char *rel) {
 }
 
 /* Writes the file rel (parents created) with printf-formatted contents. */
-__attribute__((format(printf, 2, 3))) static void
+__attribute__((format(printf, 2, 3), unused)) static void
 fake_write(const char *rel, const char *fmt, ...) {
   fake_parent_dirs(rel);
   FILE *f = fopen(fake_path(rel), "w");

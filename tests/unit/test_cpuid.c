@@ -149,24 +149,6 @@ START_TEST(test_name_first_and_bare_metal) {
 }
 END_TEST
 
-/* Cache and maximum clock from sysfs. */
-START_TEST(test_cache_and_max_clock) {
-  put_cpuinfo("intel_icelake_kvm");
-  fake_write("sys/devices/system/cpu/cpu0/cache/index0/size", "%s", "48K\n");
-  fake_write("sys/devices/system/cpu/cpu0/cache/index2/size", "%s", "1280K\n");
-  fake_write("sys/devices/system/cpu/cpu0/cache/index3/size", "%s", "54M\n");
-  fake_write("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "%s",
-             "3500000\n");
-  struct machine_spec spec;
-  char err[512] = "";
-  ck_assert_msg(machine_read(proc, sys, &spec, err, sizeof err) == 0, "%s",
-                err);
-  ck_assert_close(spec.cache_kb, 54 * 1024);
-  ck_assert_close(spec.max_mhz, 3500);
-  ck_assert_close(spec.mhz, 2593.904); /* nominal: still cpuinfo's */
-}
-END_TEST
-
 static const char rules_model[] =
     "name: t\n"
     "output_type: AbsPower\n"
@@ -322,7 +304,6 @@ static Suite *cpuid_suite(void) {
   TCase *tc = tcase_create("shapes");
   tcase_add_checked_fixture(tc, setup, fake_teardown);
   tcase_add_loop_test(tc, test_shape, 0, ARRAY_SIZE(shapes));
-  tcase_add_test(tc, test_cache_and_max_clock);
   suite_add_tcase(s, tc);
   tc = tcase_create("rules");
   tcase_add_test(tc, test_name_first_and_bare_metal);
