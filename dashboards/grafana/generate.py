@@ -95,16 +95,16 @@ class Prometheus:
 
     @staticmethod
     def target(ref, expr, legend, instant=False):
-        t = {"refId": ref, "expr": expr, "legendFormat": legend, "range": not instant,
-             "instant": instant}
-        return t
+        return {"refId": ref, "expr": expr, "legendFormat": legend, "range": not instant,
+                "instant": instant}
 
     def variables(self):
-        v = [query_variable("host", "Host",
+        v = [query_variable(self.name, "host", "Host",
                             "label_values(collectd_kepler_node_power, instance)", multi=False)]
         for var, plugin, title in LEVELS + (PROCESS,):
             v.append(query_variable(
-                var, title, 'label_values(collectd_%s_power{instance="$host"}, %s)' % (plugin, plugin),
+                self.name, var, title,
+                'label_values(collectd_%s_power{instance="$host"}, %s)' % (plugin, plugin),
                 all_value=".*"))
         return v
 
@@ -183,11 +183,11 @@ class InfluxDB:
                 "alias": alias}
 
     def variables(self):
-        v = [query_variable("host", "Host", 'SHOW TAG VALUES FROM "kepler_node" WITH KEY = "host"',
-                            multi=False)]
+        v = [query_variable(self.name, "host", "Host",
+                            'SHOW TAG VALUES FROM "kepler_node" WITH KEY = "host"', multi=False)]
         for var, plugin, title in LEVELS + (PROCESS,):
             v.append(query_variable(
-                var, title,
+                self.name, var, title,
                 'SHOW TAG VALUES FROM "%s" WITH KEY = "instance" WHERE "host" = \'$host\'' % plugin,
                 all_value=".*"))
         return v
@@ -266,16 +266,16 @@ class Graphite:
               "query": "collectd", "current": {"text": "collectd", "value": "collectd"},
               "options": [{"selected": True, "text": "collectd", "value": "collectd"}],
               "hide": 0},
-             query_variable("host", "Host", "$prefix.*", multi=False)]
+             query_variable(self.name, "host", "Host", "$prefix.*", multi=False)]
         for var, plugin, title in LEVELS + (PROCESS,):
-            v.append(query_variable(var, title, "$prefix.$host.%s-*" % plugin, all_value="*",
-                                    regex="/^%s-(.*)$/" % plugin))
+            v.append(query_variable(self.name, var, title, "$prefix.$host.%s-*" % plugin,
+                                    all_value="*", regex="/^%s-(.*)$/" % plugin))
         return v
 
 
-def query_variable(name, label, query, multi=True, all_value=None, regex=""):
+def query_variable(kind, name, label, query, multi=True, all_value=None, regex=""):
     v = {"type": "query", "name": name, "label": label,
-         "datasource": {"type": "${DS_TYPE}", "uid": "${datasource}"},
+         "datasource": {"type": kind, "uid": "${datasource}"},
          "query": query, "definition": query, "regex": regex, "refresh": 2, "sort": 1,
          "multi": multi, "includeAll": multi, "hide": 0, "current": {}, "options": []}
     if all_value is not None:
@@ -388,7 +388,6 @@ def dashboard(db):
     variables = [{"type": "datasource", "name": "datasource", "label": "Data source",
                   "query": db.name, "current": {}, "hide": 0, "options": [], "refresh": 1,
                   "regex": ""}] + db.variables()
-    text = json.dumps(variables).replace("${DS_TYPE}", db.name)
     return {
         "title": "collectd-kepler power (%s)" % db.title,
         "uid": "collectd-kepler-%s" % db.name,
@@ -398,7 +397,7 @@ def dashboard(db):
         "editable": True, "graphTooltip": 1, "refresh": "30s", "schemaVersion": 39,
         "version": 1, "timezone": "", "time": {"from": "now-1h", "to": "now"},
         "annotations": {"list": []}, "links": [],
-        "templating": {"list": json.loads(text)},
+        "templating": {"list": variables},
         "panels": panels,
     }
 

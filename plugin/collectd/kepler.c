@@ -781,12 +781,6 @@ static double platform_meter_w(void) {
   return w;
 }
 
-static uint64_t clock_ns(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* What this read cost collectd's read thread, wall and CPU time, measured
  * up to these two values: dispatch counts, and the interval's budget is
  * the wall time. Threads of the core (runtime names) are not counted. */

@@ -70,8 +70,8 @@ class Query:
                                                                      self.end * 1000)
         for k, v in macros.items():
             out = out.replace(k, v)
-        # Longest names first: $process before $pod's prefix cannot clash,
-        # but $host must not eat $hostname-like names either.
+        # Longest names first: no variable's name begins another's here, but
+        # a shorter one must not replace the start of a longer one.
         for name in sorted(self.values, key=len, reverse=True):
             out = out.replace("$" + name, self.values[name])
         left = re.findall(r"\$[A-Za-z_]\w*", out)
