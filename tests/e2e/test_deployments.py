@@ -305,7 +305,11 @@ def assert_model_values(test, cd, path, epochs, what):
     """The node's power-total at each epoch = Kepler's equations of the
     weight file at the usage dispatched with it (within the CSV's
     rounding): platform where the file has it, else package + dram."""
-    power = cd.series_text("kepler_node", "power-total")
+    # collectd's write threads write one read's series in any order: the
+    # usage rows may be on disk before the power rows of the same read.
+    power = h.wait_for("kepler_node/power-total at %d epochs" % len(epochs), lambda: (
+        lambda p: p if all(e in p for e in epochs) else None)(
+            cd.series_text("kepler_node", "power-total")))
     checked = 0
     for e, x in usage_at(cd, epochs).items():
         (_, (total, _)) = kepler.expected(path, x)
